@@ -1,0 +1,199 @@
+/*
+ * conf.c - the sluice.conf reader. A table of keys, each with a setter.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "limits.h"
+
+enum key_type { K_STR, K_BOOL, K_SECS, K_SEP };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t off;
+};
+
+#define KEY(n, t) { #n, t, offsetof(struct conf, n) }
+static const struct key keys[] = {
+	KEY(maildir, K_STR),
+	KEY(mailbox_separator, K_SEP),
+	KEY(recipient_delimiter, K_STR),
+	KEY(lda_mailbox_autocreate, K_BOOL),
+	KEY(lda_mailbox_autosubscribe, K_BOOL),
+	KEY(quota_full_tempfail, K_BOOL),
+	KEY(deliver_timeout, K_SECS),
+	KEY(hostname, K_STR),
+	KEY(mail_debug, K_BOOL),
+};
+
+void
+conf_init(struct conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->maildir = xstrdup("~/Maildir");
+	c->mailbox_separator = '.';
+	c->recipient_delimiter = xstrdup("+");
+	c->lda_mailbox_autocreate = 1;
+	c->lda_mailbox_autosubscribe = 1;
+	c->quota_full_tempfail = 0;
+	c->deliver_timeout = LDA_DEFAULT_TIMEOUT;
+}
+
+void
+conf_free(struct conf *c)
+{
+	free(c->maildir);
+	free(c->recipient_delimiter);
+	free(c->hostname);
+	free(c->path);
+	memset(c, 0, sizeof *c);
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* "300", "300s", "5m", "1h"; 1 second to 1 day. */
+static int
+parse_secs(const char *v, unsigned *out)
+{
+	unsigned long n;
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 'm' || !strcmp(end, "min"))
+		n *= 60, end += *end == 'm' && end[1] == '\0' ? 1 : 3;
+	else if (*end == 'h')
+		n *= 3600, end++;
+	else if (*end == 's')
+		end++;
+	if (*end != '\0' || n < 1 || n > 86400)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+int
+conf_set(struct conf *c, const char *key, const char *value,
+    const char *where, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const struct key *k = &keys[i];
+		void *field = (char *)c + k->off;
+
+		if (strcmp(k->name, key) != 0)
+			continue;
+		switch (k->type) {
+		case K_STR:
+			free(*(char **)field);
+			*(char **)field = xstrdup(value);
+			return 0;
+		case K_BOOL:
+			if (parse_bool(value, field) == -1)
+				return err_set(e, ERR_CONFIG,
+				    "%s: %s: expected yes or no, got \"%s\"",
+				    where, key, value);
+			return 0;
+		case K_SECS:
+			if (parse_secs(value, field) == -1)
+				return err_set(e, ERR_CONFIG,
+				    "%s: %s: expected seconds (1..86400), "
+				    "got \"%s\"", where, key, value);
+			return 0;
+		case K_SEP:
+			if ((value[0] != '.' && value[0] != '/') ||
+			    value[1] != '\0')
+				return err_set(e, ERR_CONFIG,
+				    "%s: %s: expected \".\" or \"/\"", where,
+				    key);
+			*(char *)field = value[0];
+			return 0;
+		}
+	}
+	return err_set(e, ERR_CONFIG, "%s: unknown setting \"%s\"", where, key);
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+	    end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+int
+conf_load(struct conf *c, const char *path, int must_exist, struct err *e)
+{
+	char line[CONF_MAX_LINE + 2], where[PATH_MAX + 32];
+	unsigned lineno = 0;
+	int ret = -1;
+	FILE *fp;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		return err_set(e, ERR_CONFIG, "%s: %s", path, strerror(errno));
+	}
+	while (fgets(line, sizeof line, fp) != NULL) {
+		char *s, *eq, *key, *value;
+
+		lineno++;
+		(void)snprintf(where, sizeof where, "%s:%u", path, lineno);
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			err_set(e, ERR_CONFIG, "%s: line too long", where);
+			goto out;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if ((eq = strchr(s, '=')) == NULL) {
+			err_set(e, ERR_CONFIG, "%s: expected \"key = value\"",
+			    where);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		if (conf_set(c, key, value, where, e) == -1)
+			goto out;
+	}
+	if (ferror(fp)) {
+		err_set(e, ERR_CONFIG, "%s: read error", path);
+		goto out;
+	}
+	free(c->path);
+	c->path = xstrdup(path);
+	ret = 0;
+out:
+	fclose(fp);
+	return ret;
+}

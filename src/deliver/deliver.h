@@ -12,6 +12,7 @@
 #define SLUICE_DELIVER_H
 
 #include <limits.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -106,6 +107,9 @@ struct deliver_ctx {
 	char unique[256];
 	char spool_path[PATH_MAX];
 	int spool_linked;	/* the spool file itself became a delivery */
+	/* Set before the first rename into place: from then on a deadline
+	 * must not abort the process (the message may be visible). */
+	volatile sig_atomic_t committing;
 };
 
 /* Create the root Maildir if needed and open root/tmp/<unique> for the

@@ -1,0 +1,375 @@
+/*
+ * cmd_deliver.c - `sluice deliver`: the local delivery agent.
+ *
+ * Postfix's local(8) runs it as mailbox_command, once per message, as the
+ * recipient, message on stdin (DESIGN.md "Contracts with Postfix"). The
+ * exit status is the contract: 0 delivered, 75 for anything transient or
+ * any bug of ours (Postfix retries), 67 unknown user, 77 deliberate
+ * refusal, 64 bad command line. On failure one line "X.Y.Z text" goes to
+ * stderr, which Postfix puts in its bounce or defer reason.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "deliver/deliver.h"
+#include "lib/conf.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "msg/msg.h"
+#include "rules/action.h"
+#include "lda.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONF SYSCONFDIR "/sluice/sluice.conf"
+
+/* What Postfix's local(8) tells us, plus our command line. */
+struct lda_opts {
+	const char *user;	/* -d */
+	const char *sender;	/* -f */
+	const char *extension;	/* -a */
+	const char *folder;	/* -m */
+	const char *maildir;	/* --maildir */
+	const char *rules;	/* --rules */
+	const char *conf;	/* -c */
+	int stderr_log;		/* -e: log to stderr too */
+};
+
+/* The signal handler needs the spool path; the LDA is single-threaded
+ * and handles one message, so one file-static pointer is enough. */
+static struct deliver_ctx *deadline_ctx;
+
+static void
+on_deadline(int sig)
+{
+	static const char msg[] =
+	    "4.4.7 sluice: delivery took too long, will retry\n";
+
+	(void)sig;
+	if (deadline_ctx != NULL && deadline_ctx->committing)
+		return;		/* placing the message: finish the job */
+	if (deadline_ctx != NULL && deadline_ctx->spool_path[0] != '\0')
+		(void)unlink(deadline_ctx->spool_path);
+	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	_exit(EX_TEMPFAIL);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sluice deliver [-e] [-a extension] [-c config] "
+	    "[-d user] [-f sender]\n"
+	    "                      [-m folder] [--maildir path] "
+	    "[--rules file]\n");
+}
+
+/*
+ * As root: resolve user, then setgroups/setgid/setuid and verify that root
+ * cannot be regained, before any user file is opened. Not root: -d may only
+ * name ourselves. Never deliver as root.
+ */
+static int
+drop_privileges(const char *user, struct passwd *pw_out, struct buf *strs,
+    struct err *e)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if (geteuid() == 0 || getuid() == 0) {
+		if (user == NULL)
+			return err_status(e, ERR_TEMP, "4.3.0",
+			    "refusing to deliver as root (use -d USER)");
+		if ((pw = getpwnam(user)) == NULL)
+			return err_status(e, ERR_NOUSER, "5.1.1",
+			    "unknown user \"%s\"", user);
+		if (pw->pw_uid == 0)
+			return err_status(e, ERR_TEMP, "4.3.0",
+			    "refusing to deliver as root (user \"%s\")", user);
+		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+			return err_sys(e, errno, "cannot become %s", user);
+		if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
+		    getgid() != pw->pw_gid || getegid() != pw->pw_gid ||
+		    setuid(0) != -1)
+			return err_set(e, ERR_INTERNAL,
+			    "privileges were not dropped");
+	} else if (user != NULL) {
+		if ((pw = getpwnam(user)) == NULL)
+			return err_status(e, ERR_NOUSER, "5.1.1",
+			    "unknown user \"%s\"", user);
+		if (pw->pw_uid != getuid())
+			return err_status(e, ERR_TEMP, "4.3.0",
+			    "-d %s needs root", user);
+	} else if ((pw = getpwuid(getuid())) == NULL) {
+		/* No passwd entry (containers): the environment must do. */
+		memset(pw_out, 0, sizeof *pw_out);
+		return 0;
+	}
+	/* Copy what we need: later getpw* calls reuse static storage. */
+	*pw_out = *pw;
+	buf_reset(strs);
+	pw_out->pw_name = NULL;
+	pw_out->pw_dir = NULL;
+	buf_adds(strs, pw->pw_name);
+	buf_addc(strs, '\0');
+	buf_adds(strs, pw->pw_dir);
+	pw_out->pw_name = strs->data;
+	pw_out->pw_dir = strs->data + strlen(strs->data) + 1;
+	return 0;
+}
+
+/* "~/x" -> "$HOME/x"; the result must be absolute. */
+static int
+expand_home(const char *path, const char *home, char *out, size_t outsz,
+    struct err *e)
+{
+	int r;
+
+	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0')) {
+		if (home == NULL || home[0] != '/')
+			return err_status(e, ERR_TEMP, "4.3.5",
+			    "HOME is not set or not absolute");
+		r = buf_fmt(out, outsz, "%s%s", home, path + 1);
+	} else {
+		r = buf_fmt(out, outsz, "%s", path);
+	}
+	if (r == -1)
+		return err_status(e, ERR_TEMP, "4.3.5", "path too long");
+	if (out[0] != '/')
+		return err_status(e, ERR_TEMP, "4.3.5",
+		    "maildir \"%s\" is not an absolute path", out);
+	return 0;
+}
+
+static const char *
+envor(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : dflt;
+}
+
+/* The list of folders an action list stored into, for the log line. */
+static void
+folders_of(const struct action_list *l, const char *root, struct buf *out)
+{
+	size_t i, rl = strlen(root);
+
+	for (i = 0; i < l->n; i++) {
+		const struct action *a = &l->v[i];
+		const char *name;
+
+		if (a->status != ACT_DONE || a->result == NULL)
+			continue;
+		if (a->type == ACT_KEEP)
+			name = "INBOX";
+		else if (a->type == ACT_FILEINTO)
+			name = a->arg;
+		else if (strncmp(a->result, root, rl) == 0)
+			name = a->result + rl;
+		else
+			name = a->result;
+		if (out->len > 0)
+			buf_addc(out, ',');
+		buf_adds(out, name);
+	}
+	if (out->len == 0)
+		buf_adds(out, "-");
+}
+
+int
+cmd_deliver(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "maildir", required_argument, NULL, 'M' },
+		{ "rules", required_argument, NULL, 'R' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lda_opts o;
+	struct deliver_ctx d;
+	struct action_list l;
+	struct passwd pw;
+	struct conf conf;
+	struct err e;
+	struct buf pwstrs = BUF_INIT, folders = BUF_INIT;
+	struct msg *m = NULL;
+	char root[PATH_MAX], host[256], q1[256], q2[256], q3[256];
+	const char *home, *sender, *rcpt, *status = "deferred";
+	const struct hdr *h;
+	struct sigaction sa;
+	int c, code;
+
+	memset(&o, 0, sizeof o);
+	memset(&d, 0, sizeof d);
+	d.spool_fd = -1;
+	err_clear(&e);
+	actions_init(&l);
+	conf_init(&conf);
+	umask(077);
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+a:c:d:ef:hm:", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			o.extension = optarg;
+			break;
+		case 'c':
+			o.conf = optarg;
+			break;
+		case 'd':
+			o.user = optarg;
+			break;
+		case 'e':
+			o.stderr_log = 1;
+			break;
+		case 'f':
+			o.sender = optarg;
+			break;
+		case 'm':
+			o.folder = optarg;
+			break;
+		case 'M':
+			o.maildir = optarg;
+			break;
+		case 'R':
+			o.rules = optarg;
+			break;
+		case 'h':
+			usage();
+			return EX_OK;
+		default:
+			usage();
+			fprintf(stderr, "5.3.5 sluice: bad command line\n");
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		fprintf(stderr, "5.3.5 sluice: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		return EX_USAGE;
+	}
+
+	/* The deadline covers everything, privilege drop included. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_deadline;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGALRM, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	deadline_ctx = &d;
+	alarm(LDA_DEFAULT_TIMEOUT);
+
+	log_open("sluice", LOG_TO_SYSLOG | (o.stderr_log ? LOG_TO_STDERR : 0),
+	    0);
+	if (drop_privileges(o.user, &pw, &pwstrs, &e) == -1)
+		goto out;
+	/* Configuration is read with the user's rights, like all else. */
+	if (conf_load(&conf, o.conf ? o.conf : DEFAULT_CONF, o.conf != NULL,
+	    &e) == -1)
+		goto out;
+	if (conf.mail_debug)
+		log_open("sluice", LOG_TO_SYSLOG |
+		    (o.stderr_log ? LOG_TO_STDERR : 0), 1);
+	alarm(conf.deliver_timeout);
+
+	home = o.user != NULL && pw.pw_dir != NULL ? pw.pw_dir :
+	    envor("HOME", pw.pw_dir);
+	if (expand_home(o.maildir ? o.maildir : conf.maildir, home, root,
+	    sizeof root, &e) == -1)
+		goto out;
+	if (conf.hostname != NULL)
+		(void)snprintf(host, sizeof host, "%s", conf.hostname);
+	else if (gethostname(host, sizeof host) == -1 || host[0] == '\0')
+		(void)snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	if (o.rules != NULL)
+		log_info("rule file %s: no rule language in this build yet, "
+		    "keeping", o.rules);
+
+	d.root = root;
+	d.sep = conf.mailbox_separator;
+	d.autocreate = conf.lda_mailbox_autocreate;
+	d.autosubscribe = conf.lda_mailbox_autosubscribe;
+	d.quota_tempfail = conf.quota_full_tempfail;
+	d.host = host;
+	m = d.msg = msg_new();
+
+	/* Read the message once, straight into root/tmp. */
+	if (deliver_spool_open(&d, &e) == -1 ||
+	    msg_spool(m, STDIN_FILENO, d.spool_fd, &e) == -1 ||
+	    deliver_spool_sync(&d, &e) == -1)
+		goto out;
+	if ((h = hdr_find(m, "Message-ID", 0)) != NULL) {
+		char *id = hdr_unfold(m->arena, h->value);
+
+		log_set_prefix(log_quote(q1, 128, id, strlen(id)));
+	}
+
+	/* Envelope: -f, then $SENDER (local(8)), then the From_ line. */
+	sender = o.sender ? o.sender : getenv("SENDER");
+	if (sender == NULL)
+		sender = m->envelope_from ? m->envelope_from : "";
+	d.sender = sender;
+
+	/* The rules. Here: -m FOLDER, else the implicit keep. */
+	if (o.folder != NULL) {
+		struct action *a = actions_add(&l, ACT_FILEINTO, o.folder,
+		    "-m");
+
+		a->subscribe = 1;
+	}
+	if (deliver_run(&d, &l, &e) == -1)
+		goto out;
+	status = "delivered";
+	if (l.n == 0 || (l.n > 0 && l.v[0].type == ACT_DISCARD))
+		status = "discarded";
+out:
+	code = err_exit_code(&e);
+	if (e.cls != ERR_NONE)
+		status = code == EX_TEMPFAIL ? "deferred" : "bounced";
+	rcpt = envor("RECIPIENT", o.user ? o.user : envor("USER", "-"));
+	folders_of(&l, root, &folders);
+	sender = d.sender ? d.sender : (o.sender ? o.sender : "-");
+	if (e.cls == ERR_NONE)
+		log_info("from=<%s> to=<%s> folders=%s size=%lld score=- "
+		    "status=%s", log_quote(q2, sizeof q2, sender, strlen(sender)),
+		    log_quote(q3, sizeof q3, rcpt, strlen(rcpt)), folders.data,
+		    m ? (long long)m->size : 0LL, status);
+	else
+		log_err("from=<%s> to=<%s> folders=%s size=%lld score=- "
+		    "status=%s (%s %s)",
+		    log_quote(q2, sizeof q2, sender, strlen(sender)),
+		    log_quote(q3, sizeof q3, rcpt, strlen(rcpt)), folders.data,
+		    m ? (long long)m->size : 0LL, status, e.status, e.msg);
+	if (e.cls != ERR_NONE)
+		fprintf(stderr, "%s sluice: %s\n", e.status, e.msg);
+	deliver_spool_close(&d);
+	deadline_ctx = NULL;
+	actions_free(&l);
+	msg_free(&m);
+	conf_free(&conf);
+	buf_free(&pwstrs);
+	buf_free(&folders);
+	log_close();
+	return code;
+}

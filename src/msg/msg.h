@@ -63,6 +63,7 @@ struct msg {
 
 	const char *data;	/* whole stored message after msg_map() */
 	size_t len;
+	int mapped;		/* data is our mmap (else the caller's) */
 	struct mime_part *mime;	/* after mime_parse() */
 };
 

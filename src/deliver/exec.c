@@ -449,10 +449,11 @@ deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 fail:
 	rollback(tv, n);
 	d->spool_linked = 0;
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].status == ACT_PENDING)
-			l->v[i].status = ACT_FAILED;
 out:
+	if (ret == -1)
+		for (i = 0; i < l->n; i++)
+			if (l->v[i].status == ACT_PENDING)
+				l->v[i].status = ACT_FAILED;
 	free(tidx);
 	free(tv);
 	return ret;

@@ -216,6 +216,7 @@ cmd_deliver(int argc, char **argv)
 	int c, code;
 
 	memset(&o, 0, sizeof o);
+	memset(&pw, 0, sizeof pw);
 	memset(&d, 0, sizeof d);
 	d.spool_fd = -1;
 	err_clear(&e);
@@ -321,8 +322,11 @@ cmd_deliver(int argc, char **argv)
 		goto out;
 	if ((h = hdr_find(m, "Message-ID", 0)) != NULL) {
 		char *id = hdr_unfold(m->arena, h->value);
+		char pfx[160];
 
-		log_set_prefix(log_quote(q1, 128, id, strlen(id)));
+		(void)snprintf(pfx, sizeof pfx, "msgid=%s",
+		    log_quote(q1, 128, id, strlen(id)));
+		log_set_prefix(pfx);
 	}
 
 	/* Envelope: -f, then $SENDER (local(8)), then the From_ line. */
@@ -347,7 +351,8 @@ out:
 	code = err_exit_code(&e);
 	if (e.cls != ERR_NONE)
 		status = code == EX_TEMPFAIL ? "deferred" : "bounced";
-	rcpt = envor("RECIPIENT", o.user ? o.user : envor("USER", "-"));
+	rcpt = envor("RECIPIENT", o.user ? o.user : envor("USER",
+	    pw.pw_name ? pw.pw_name : "-"));
 	folders_of(&l, root, &folders);
 	sender = d.sender ? d.sender : (o.sender ? o.sender : "-");
 	if (e.cls == ERR_NONE)

@@ -52,7 +52,7 @@ vlog(int pri, const char *fmt, va_list ap, int errnum)
 	size_t n = 0;
 
 	if (log_prefix[0] != '\0')
-		n = (size_t)snprintf(line, sizeof line, "%s: ", log_prefix);
+		n = (size_t)snprintf(line, sizeof line, "%s ", log_prefix);
 	if (n < sizeof line)
 		(void)vsnprintf(line + n, sizeof line - n, fmt, ap);
 	if (errnum != 0) {

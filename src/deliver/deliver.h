@@ -90,6 +90,9 @@ void quota_add(const char *root, off_t size, int count);
  */
 int mbox_deliver(const char *path, int spool_fd, off_t size,
     const char *sender, time_t when, struct err *e);
+/* For tests: seconds to wait for the mbox locks (default and for n <= 0:
+ * MBOX_LOCK_TIMEOUT). Process-wide; not for use by the LDA. */
+void mbox_set_lock_timeout(int seconds);
 
 /* ---- executor (exec.c) ---- */
 

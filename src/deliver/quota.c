@@ -119,8 +119,9 @@ parse_usage(const char *p, long long *bytes, long long *count)
 
 /*
  * Read root/maildirsize into q. Returns 1 when there is no file (no
- * quota), 0 when read (q->corrupt says whether the usage is trustworthy;
- * a bad quota line is -1 with ERR_TEMP... see quota_check), -1 on errors.
+ * quota), 0 when read (q->corrupt says whether the usage lines can be
+ * trusted; an unparsable quota line reads as "no limits"), -1 on system
+ * errors (ERR_TEMP).
  */
 static int
 quota_read(const char *path, struct quota *q, struct stat *st,

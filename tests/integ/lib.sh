@@ -78,7 +78,7 @@ as_user() {
 scratch() {
 	SCRATCH=$(mktemp -d /tmp/sluice-test.XXXXXX)
 	chmod 755 "$SCRATCH"
-	chown "$TEST_UID:$TEST_GID" "$SCRATCH" 2>/dev/null || true
+	[ -n "${TEST_UID:-}" ] && chown "$TEST_UID:$TEST_GID" "$SCRATCH"
 	trap 'cleanup_all' EXIT
 }
 CLEANUPS=""

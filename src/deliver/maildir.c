@@ -71,8 +71,13 @@ maildir_unique(char *out, size_t size, const char *host)
 	safe[j] = '\0';
 	(void)gettimeofday(&tv, NULL);
 	q = __atomic_add_fetch(&unique_counter, 1, __ATOMIC_RELAXED);
-	if (buf_fmt(out, size, "%lld.M%ldP%ldQ%lu.%s", (long long)tv.tv_sec,
-	    (long)tv.tv_usec, (long)getpid(), q, safe) == -1) {
+	/* The LDA makes one name per process: DESIGN.md's plain form.
+	 * Later names of the same process add Qn (as Dovecot's deliver
+	 * does) so that they cannot collide within one microsecond. */
+	if ((q == 1 ? buf_fmt(out, size, "%lld.M%ldP%ld.%s",
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), safe) :
+	    buf_fmt(out, size, "%lld.M%ldP%ldQ%lu.%s", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, (long)getpid(), q, safe)) == -1) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -97,6 +102,14 @@ encode_levels(const char *folder, char sep, char joiner, struct buf *out,
 		return err_set(e, ERR_INTERNAL, "bad hierarchy separator");
 	if (flen > FOLDER_MAX_NAME)
 		return err_set(e, ERR_PERM, "folder name too long");
+	/* Dovecot refuses names beginning with '~' (they would name a home
+	 * directory in some layouts): a folder it cannot open loses mail. */
+	if (folder[0] == '~')
+		return err_set(e, ERR_PERM, "folder name begins with '~'");
+	/* A trailing separator names the folder itself, as in Dovecot
+	 * ("Lists." is "Lists"). */
+	while (flen > 1 && folder[flen - 1] == sep)
+		flen--;
 	for (i = 0; i < flen; i++) {
 		unsigned char c = (unsigned char)folder[i];
 
@@ -107,7 +120,7 @@ encode_levels(const char *folder, char sep, char joiner, struct buf *out,
 			return err_set(e, ERR_PERM, "folder name holds '/'");
 	}
 	for (p = folder;; p = end + 1) {
-		end = strchr(p, sep);
+		end = memchr(p, sep, (size_t)(folder + flen - p));
 		if (end == NULL)
 			end = folder + flen;
 		lvl = p;
@@ -125,12 +138,13 @@ encode_levels(const char *folder, char sep, char joiner, struct buf *out,
 			    "folder name level may not hold '.' here");
 		if (depth > 1)
 			buf_addc(out, joiner);
-		if (depth == 1 && *end != '\0' && mem_ieq(lvl, n, "INBOX", 5))
+		if (depth == 1 && end != folder + flen &&
+		    mem_ieq(lvl, n, "INBOX", 5))
 			buf_adds(out, "INBOX");
 		else if (mutf7_encode(out, lvl, n) == -1)
 			return err_set(e, ERR_PERM,
 			    "folder name is not valid UTF-8");
-		if (*end == '\0')
+		if (end == folder + flen)
 			break;
 	}
 	return 0;

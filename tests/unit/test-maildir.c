@@ -107,10 +107,15 @@ test_unique(void)
 
 	ok(maildir_unique(name, sizeof name, "mx.example.org") == 0,
 	    "unique: plain host");
-	n = sscanf(name, "%lld.M%ldP%ldQ%lu.%255s", &t, &usec, &pid, &q, tail);
-	ok(n == 5 && pid == (long)getpid() && usec >= 0 && usec < 1000000 &&
-	    t > 1000000000, "unique: form TIME.MusecPpidQn.HOST (%s)", name);
+	/* The first name of a process has DESIGN.md's plain form. */
+	n = sscanf(name, "%lld.M%ldP%ld.%255s", &t, &usec, &pid, tail);
+	ok(n == 4 && pid == (long)getpid() && usec >= 0 && usec < 1000000 &&
+	    t > 1000000000, "unique: first name TIME.MusecPpid.HOST (%s)", name);
 	is_str(tail, "mx.example.org", "unique: host part");
+	ok(maildir_unique(name, sizeof name, "mx.example.org") == 0,
+	    "unique: second name");
+	n = sscanf(name, "%lld.M%ldP%ldQ%lu.%255s", &t, &usec, &pid, &q, tail);
+	ok(n == 5 && q == 2, "unique: later names add Qn (%s)", name);
 
 	ok(maildir_unique(name, sizeof name, "a/b:c") == 0, "unique: odd host");
 	is_str(strchr(name, '.') ? strchr(strchr(name, '.') + 1, '.') + 1 : "",
@@ -164,7 +169,11 @@ static const struct {
 	{ "..", '.', NULL },
 	{ "a..b", '.', NULL },
 	{ ".a", '.', NULL },
-	{ "a.", '.', NULL },
+	{ "a.", '.', "/.a" },		/* as Dovecot: trailing separator */
+	{ "a/", '/', "/.a" },
+	{ "~x", '.', NULL },		/* Dovecot: "Begins with '~'" */
+	{ "~", '.', NULL },
+	{ "Foo.~bar", '.', "/.Foo.~bar" },
 	{ "a/b", '.', NULL },
 	{ "a.b", '/', NULL },
 	{ "/a", '/', NULL },

@@ -1,0 +1,29 @@
+#!/bin/sh
+# t-fuzz.sh - a short, bounded libFuzzer run over the header, address and
+# MIME parsers (tests/fuzz/fuzz-msg.c), built with clang, ASan and UBSan.
+# FUZZ_SECONDS (default 20) bounds the run; a crash, leak or sanitizer
+# report fails the test and leaves the reproducer in the scratch dir log.
+. "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integ/lib.sh"
+scratch
+command -v clang >/dev/null 2>&1 || bail "clang is not installed (tests/install-deps.sh test installs it)"
+S="$TOP_SRCDIR/src"
+clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -D_GNU_SOURCE -I"$S" -I"$TOP_BUILDDIR" -o "$SCRATCH/fuzz-msg" \
+    "$TOP_SRCDIR/tests/fuzz/fuzz-msg.c" "$S"/msg/*.c "$S"/lib/*.c \
+    >"$SCRATCH/build.log" 2>&1
+rc=$?
+is "$rc" 0 "fuzz target builds with clang -fsanitize=fuzzer,address,undefined"
+[ "$rc" -eq 0 ] || { sed 's/^/# /' "$SCRATCH/build.log" | head -30; done_testing; exit 1; }
+mkdir -p "$SCRATCH/corpus"
+cp "$TOP_SRCDIR"/tests/fuzz/seeds/* "$TOP_SRCDIR"/examples/messages/*.eml \
+    "$SCRATCH/corpus/" 2>/dev/null
+(cd "$SCRATCH" && ./fuzz-msg -max_total_time="${FUZZ_SECONDS:-20}" \
+    -rss_limit_mb=1024 -max_len=65536 -timeout=10 -print_final_stats=1 \
+    corpus >"$SCRATCH/fuzz.log" 2>&1)
+rc=$?
+is "$rc" 0 "libFuzzer: no crash, leak, timeout or sanitizer report in ${FUZZ_SECONDS:-20} s"
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$SCRATCH/fuzz.log")
+diag "executed units: ${runs:-?}"
+[ "${runs:-0}" -gt 1000 ]; ok $? "libFuzzer ran more than 1000 inputs (${runs:-0})"
+[ "$rc" -eq 0 ] || grep -E 'ERROR|SUMMARY|Test unit written' "$SCRATCH/fuzz.log" | head -20 | sed 's/^/# /'
+done_testing

@@ -316,9 +316,18 @@ cmd_deliver(int argc, char **argv)
 	m = d.msg = msg_new();
 
 	/* Read the message once, straight into root/tmp. */
-	if (deliver_spool_open(&d, &e) == -1 ||
-	    msg_spool(m, STDIN_FILENO, d.spool_fd, &e) == -1 ||
-	    deliver_spool_sync(&d, &e) == -1)
+	if (deliver_spool_open(&d, &e) == -1)
+		goto out;
+	if (msg_spool(m, STDIN_FILENO, d.spool_fd, &e) == -1) {
+		char why[sizeof e.msg];
+
+		/* Name the file: "disk full" is only useful with a path. */
+		(void)snprintf(why, sizeof why, "%s", e.msg);
+		(void)snprintf(e.msg, sizeof e.msg, "%s (%s)", why,
+		    d.spool_path);
+		goto out;
+	}
+	if (deliver_spool_sync(&d, &e) == -1)
 		goto out;
 	if ((h = hdr_find(m, "Message-ID", 0)) != NULL) {
 		char *id = hdr_unfold(m->arena, h->value);

@@ -319,12 +319,12 @@ cmd_deliver(int argc, char **argv)
 	if (deliver_spool_open(&d, &e) == -1)
 		goto out;
 	if (msg_spool(m, STDIN_FILENO, d.spool_fd, &e) == -1) {
-		char why[sizeof e.msg];
+		size_t n = strlen(e.msg);
 
 		/* Name the file: "disk full" is only useful with a path. */
-		(void)snprintf(why, sizeof why, "%s", e.msg);
-		(void)snprintf(e.msg, sizeof e.msg, "%s (%s)", why,
-		    d.spool_path);
+		if (n + 4 < sizeof e.msg)
+			(void)snprintf(e.msg + n, sizeof e.msg - n, " (%.*s)",
+			    (int)(sizeof e.msg - n - 4), d.spool_path);
 		goto out;
 	}
 	if (deliver_spool_sync(&d, &e) == -1)

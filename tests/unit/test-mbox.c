@@ -364,21 +364,42 @@ test_no_dotlock_dir(void)
 	struct err e;
 	int fd, r;
 
-	if (geteuid() == 0) {
-		ok(1, "# SKIP unwritable directory: running as root");
-		return;
-	}
+	pid_t pid = -1;
+	int status;
+
 	xfmt(dir, sizeof dir, "%s/ro", scratch);
 	xfmt(path, sizeof path, "%s/mbox", dir);
 	mkdir(dir, 0700);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
 	close(fd);
-	chmod(dir, 0500);
 	fd = spool("x\n", 2);
+	if (geteuid() == 0) {
+		/* Root ignores the mode: run this case as nobody. */
+		(void)chmod(scratch, 0711);
+		if (chown(dir, 65534, 65534) == -1 ||
+		    chown(path, 65534, 65534) == -1)
+			diag("chown: %s", strerror(errno));
+		fflush(stdout);
+		if ((pid = fork()) == 0) {
+			if (setgid(65534) == -1 || setuid(65534) == -1)
+				_exit(3);
+		} else if (pid > 0) {
+			(void)waitpid(pid, &status, 0);
+			ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			    "unwritable dir: delivered with fcntl only "
+			    "(as nobody; status %d)", status);
+			(void)chmod(dir, 0700);
+			close(fd);
+			return;
+		}
+	}
+	chmod(dir, 0500);
 	err_clear(&e);
 	r = mbox_deliver(path, fd, 2, "bob", WHEN, &e);
 	close(fd);
 	chmod(dir, 0700);
+	if (pid == 0)
+		_exit(r == 0 ? 0 : 1);
 	ok(r == 0, "unwritable dir: delivered with fcntl only (%s)", e.msg);
 }
 

@@ -49,6 +49,17 @@ int maildir_exists(const char *path);
  */
 int maildir_make(const char *path, int is_folder, struct err *e);
 /*
+ * Create the folder name (IMAP name, separator sep) at path under root
+ * and, when subscribe, add it to root/subscriptions before the Maildir
+ * is complete: a creation that failed half-way is redone whole by the
+ * next delivery, subscription included (a subscription failure is
+ * ERR_TEMP).
+ */
+int maildir_make_folder(const char *root, const char *path,
+    const char *name, char sep, int subscribe, struct err *e);
+/* fsync a directory (EINVAL: the file system cannot; that is fine). */
+int maildir_fsync_dir(const char *path, struct err *e);
+/*
  * Add folder (the IMAP name, UTF-8, separator sep) to root/subscriptions
  * in Dovecot's format, unless present. Written to a temp file and renamed
  * under a lock, so concurrent deliveries never lose an entry.

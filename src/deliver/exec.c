@@ -34,20 +34,6 @@ struct target {
 	int staged, committed, is_spool;
 };
 
-/* fsync a directory so that a rename or link in it is durable. */
-static int
-fsync_dir(const char *dir, struct err *e)
-{
-	int fd, ret = 0;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return err_sys(e, errno, "open %s", dir);
-	if (fsync(fd) == -1)
-		ret = err_sys(e, errno, "fsync %s", dir);
-	close(fd);
-	return ret;
-}
-
 int
 deliver_spool_open(struct deliver_ctx *d, struct err *e)
 {
@@ -186,7 +172,7 @@ commit(struct target *t, struct err *e)
 	(void)snprintf(dir, sizeof dir, "%s", t->final);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';
-	return fsync_dir(dir, e);
+	return maildir_fsync_dir(dir, e);
 }
 
 /* Undo whatever became visible or was staged. */
@@ -209,7 +195,7 @@ rollback(struct target *tv, size_t n)
 			(void)snprintf(dir, sizeof dir, "%s", t->final);
 			if ((slash = strrchr(dir, '/')) != NULL)
 				*slash = '\0';
-			(void)fsync_dir(dir, &ignored);
+			(void)maildir_fsync_dir(dir, &ignored);
 		} else if (t->staged && !t->is_spool) {
 			(void)unlink(t->tmp);
 		}
@@ -253,13 +239,12 @@ add_maildir(struct deliver_ctx *d, struct target *tv, size_t *n,
 			    "mailbox %s does not exist", folder);
 			return 0;
 		}
-		if (maildir_make(dir, strcmp(dir, d->root) != 0, e) == -1)
+		/* DESIGN.md: -m and procmail-style creations subscribe the
+		 * folder, Sieve :create does not (as Pigeonhole). */
+		if ((strcmp(dir, d->root) == 0 ? maildir_make(dir, 0, e) :
+		    maildir_make_folder(d->root, dir, folder, d->sep,
+		    a->subscribe || (!a->create && d->autosubscribe), e)) == -1)
 			return -1;
-		if (strcmp(dir, d->root) != 0 && (a->subscribe ||
-		    (!a->create && d->autosubscribe)) &&
-		    maildir_subscribe(d->root, folder, d->sep, &a->err) == -1)
-			log_err("cannot subscribe %s: %s", folder, a->err.msg);
-		err_clear(&a->err);
 	}
 	if ((t = find_target(tv, *n, T_MAILDIR, dir)) == NULL) {
 		t = &tv[(*n)++];

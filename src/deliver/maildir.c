@@ -222,8 +222,8 @@ mkdir_ok(const char *path, struct err *e)
 	return err_sys(e, errno, "mkdir %s", path);
 }
 
-static int
-fsync_dir(const char *path, struct err *e)
+int
+maildir_fsync_dir(const char *path, struct err *e)
 {
 	int fd, ret = 0;
 
@@ -253,24 +253,28 @@ parent_dir(const char *path, char *parent, size_t size)
 	return buf_fmt(parent, size, "%.*s", (int)n, path);
 }
 
-int
-maildir_make(const char *path, int is_folder, struct err *e)
+/*
+ * Create path as a Maildir. cur/ comes last and marks completion:
+ * maildir_exists() says yes only once everything before it is done, so a
+ * delivery that failed half-way (and exits 75) redoes all of it on the
+ * retry, the maildirfolder file and the subscription included.
+ */
+static int
+make_maildir(const char *path, int is_folder, const char *subs_root,
+    const char *subs_name, char sep, struct err *e)
 {
-	/* cur/ last: maildir_exists() says yes only once all three are
-	 * there, so a concurrent reader never sees half a Maildir. */
-	static const char *const sub[] = { "tmp", "new", "cur" };
 	char p[PATH_MAX];
-	size_t i;
 	int fd;
 
 	if (mkdir_ok(path, e) == -1)
 		return -1;
-	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
-		if (buf_fmt(p, sizeof p, "%s/%s", path, sub[i]) == -1)
-			return err_set(e, ERR_PERM, "path too long: %s", path);
-		if (mkdir_ok(p, e) == -1)
-			return -1;
-	}
+	if (buf_fmt(p, sizeof p, "%s/tmp", path) == -1)
+		return err_set(e, ERR_PERM, "path too long: %s", path);
+	if (mkdir_ok(p, e) == -1)
+		return -1;
+	(void)snprintf(p, sizeof p, "%s/new", path);
+	if (mkdir_ok(p, e) == -1)
+		return -1;
 	if (is_folder) {
 		/* Maildir++: marks a folder for deliver agents (Courier's
 		 * maildrop, Dovecot's quota code) that look for it. */
@@ -281,11 +285,30 @@ maildir_make(const char *path, int is_folder, struct err *e)
 			return err_sys(e, errno, "create %s", p);
 		(void)close(fd);
 	}
-	if (fsync_dir(path, e) == -1)
+	if (subs_name != NULL &&
+	    maildir_subscribe(subs_root, subs_name, sep, e) == -1)
+		return -1;
+	(void)snprintf(p, sizeof p, "%s/cur", path);
+	if (mkdir_ok(p, e) == -1)
+		return -1;
+	if (maildir_fsync_dir(path, e) == -1)
 		return -1;
 	if (parent_dir(path, p, sizeof p) == -1)
 		return err_set(e, ERR_PERM, "path too long: %s", path);
-	return fsync_dir(p, e);
+	return maildir_fsync_dir(p, e);
+}
+
+int
+maildir_make(const char *path, int is_folder, struct err *e)
+{
+	return make_maildir(path, is_folder, NULL, NULL, '.', e);
+}
+
+int
+maildir_make_folder(const char *root, const char *path, const char *name,
+    char sep, int subscribe, struct err *e)
+{
+	return make_maildir(path, 1, root, subscribe ? name : NULL, sep, e);
 }
 
 /* ---- subscriptions ---- */
@@ -459,7 +482,7 @@ maildir_subscribe(const char *root, const char *folder, char sep,
 		(void)unlink(tmp);
 		goto out;
 	}
-	if (fsync_dir(root, e) == -1)
+	if (maildir_fsync_dir(root, e) == -1)
 		goto out;
 	ret = 0;
 out:

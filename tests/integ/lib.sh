@@ -107,6 +107,28 @@ corpus_dir() {
 	[ -f "$CORPUS_CACHE/.complete" ] || return 1
 	echo "$d"
 }
+# check_maildir PREFIX CHECKER-ARGS...: run corpus_check.py (byte
+# identity, S=, W=, names; see its --help) and relay its TAP lines into
+# this test's numbering, each description prefixed with PREFIX.
+check_maildir() {
+	cm_prefix=$1
+	shift
+	cm_out="$SCRATCH/check.out.$TAP_N"
+	python3 "$TOP_SRCDIR/tests/integ/corpus_check.py" "$@" >"$cm_out" 2>&1
+	cm_rc=$?
+	case $cm_rc in 0|1) ;; *)
+		head -n 20 "$cm_out" | while IFS= read -r l; do diag "$l"; done
+		bail "corpus_check.py failed to run (exit $cm_rc)" ;;
+	esac
+	while IFS= read -r line; do
+		case $line in
+		'not ok - '*) ok 1 "$cm_prefix${line#not ok - }" ;;
+		'ok - '*) ok 0 "$cm_prefix${line#ok - }" ;;
+		*) echo "$line" ;;
+		esac
+	done <"$cm_out"
+}
+
 # Every message of the corpus (the .txt files are the raw messages).
 corpus_files() {
 	d=$(corpus_dir) || return 1

@@ -11,7 +11,7 @@ need_root
 ensure_user
 command -v python3 >/dev/null 2>&1 || bail "python3 is needed for the checker"
 [ -x "$SLUICE" ] || bail "no sluice binary at $SLUICE"
-CHECK="$TOP_SRCDIR/tests/integ/corpus_check.py"
+CHECK="$TOP_SRCDIR/tests/integ/corpus_check.py"	# used by check_maildir (lib.sh)
 [ -f "$CHECK" ] || bail "missing $CHECK"
 scratch
 
@@ -70,18 +70,6 @@ if [ "$nout" -ne 0 ]; then
 fi
 
 # Bulk verification.
-python3 "$CHECK" "$MD" "$SCRATCH/inputs" >"$SCRATCH/check.out" 2>"$SCRATCH/check.err"
-crc=$?
-case $crc in 0|1) ;; *)
-	head -n 20 "$SCRATCH/check.err" | while IFS= read -r l; do diag "$l"; done
-	bail "corpus_check.py failed to run (exit $crc)" ;;
-esac
-while IFS= read -r line; do
-	case $line in
-	'not ok - '*) ok 1 "${line#not ok - }" ;;
-	'ok - '*) ok 0 "${line#ok - }" ;;
-	*) echo "$line" ;;
-	esac
-done <"$SCRATCH/check.out"
+check_maildir "" "$MD" "$SCRATCH/inputs"
 
 done_testing

@@ -13,7 +13,7 @@ ensure_user
 command -v python3 >/dev/null 2>&1 || bail "python3 is needed to generate inputs"
 [ -x /usr/bin/time ] || bail "/usr/bin/time is needed to measure peak RSS (Debian package \"time\")"
 [ -x "$SLUICE" ] || bail "no sluice binary at $SLUICE"
-CHECK="$TOP_SRCDIR/tests/integ/corpus_check.py"
+CHECK="$TOP_SRCDIR/tests/integ/corpus_check.py"	# used by check_maildir (lib.sh)
 [ -f "$CHECK" ] || bail "missing $CHECK"
 scratch
 
@@ -172,20 +172,7 @@ check() {
 	is "$ERR" "" "$label: nothing on stderr/stdout"
 	diag "$label: $(wc -c <"$IN/$name" | tr -d ' ') input bytes, peak RSS $RSS KiB, $secs s"
 	echo "$IN/$name" >"$SCRATCH/list.$name"
-	python3 "$CHECK" --compact --label "$label" "$md" "$SCRATCH/list.$name" \
-	    >"$SCRATCH/check.$name" 2>&1
-	crc=$?
-	case $crc in 0|1) ;; *)
-		head -n 20 "$SCRATCH/check.$name" | while IFS= read -r l; do diag "$l"; done
-		bail "corpus_check.py failed to run on $name (exit $crc)" ;;
-	esac
-	while IFS= read -r line; do
-		case $line in
-		'not ok - '*) ok 1 "${line#not ok - }" ;;
-		'ok - '*) ok 0 "${line#ok - }" ;;
-		*) echo "$line" ;;
-		esac
-	done <"$SCRATCH/check.$name"
+	check_maildir "" --compact --label "$label" "$md" "$SCRATCH/list.$name"
 }
 
 # rss_bound NAME: peak RSS of the last delivery of NAME below the bound.

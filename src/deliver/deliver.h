@@ -18,8 +18,11 @@
 
 #include "../lib/buf.h"
 #include "../lib/err.h"
+#include "../lib/program.h"
 #include "../msg/msg.h"
 #include "../rules/action.h"
+
+struct store;
 
 /* ---- Maildir (maildir.c) ---- */
 
@@ -57,6 +60,10 @@ int maildir_make(const char *path, int is_folder, struct err *e);
  */
 int maildir_make_folder(const char *root, const char *path,
     const char *name, char sep, int subscribe, struct err *e);
+/* Write p to the new file tmp (O_EXCL), fsync, rename over path; on
+ * failure tmp is removed. The caller fsyncs the directory if needed. */
+int maildir_write_file(const char *tmp, const char *path, const void *p,
+    size_t len, struct err *e);
 /* fsync a directory (EINVAL: the file system cannot; that is fine). */
 int maildir_fsync_dir(const char *path, struct err *e);
 /*
@@ -124,6 +131,21 @@ struct deliver_ctx {
 	/* Set before the first rename into place: from then on a deadline
 	 * must not abort the process (the message may be visible). */
 	volatile sig_atomic_t committing;
+
+	/* Outbound mail, programs and state (Sieve; all optional). */
+	const char *sendmail_path;	/* NULL: DELIVER_SENDMAIL */
+	const char *postmaster_address;	/* NULL: postmaster@<recipient domain> */
+	const char *recipient;		/* final envelope recipient */
+	const char *orig_recipient;	/* ORIGINAL_RECIPIENT; NULL: recipient */
+	struct store *store;		/* state store; NULL: none */
+	const char *pipe_bin_dir;	/* vnd.dovecot.pipe/execute programs */
+	const char *filter_bin_dir;	/* vnd.dovecot.filter programs */
+	const char *const *prog_env;	/* programs' environment; NULL: a
+					 * minimal one (PATH, HOME, USER,
+					 * SENDER, RECIPIENT) */
+	unsigned prog_timeout;		/* seconds per program; 0: default */
+	/* sluice test: evaluate everything, write nothing, send nothing. */
+	int dry_run;
 };
 
 /* Create the root Maildir if needed and open root/tmp/<unique> for the
@@ -134,8 +156,22 @@ int deliver_spool_sync(struct deliver_ctx *d, struct err *e);
 /* Close and unlink the spool file unless it became a delivery. */
 void deliver_spool_close(struct deliver_ctx *d);
 
+#define DELIVER_SENDMAIL		"/usr/sbin/sendmail"
+#define DELIVER_SENDMAIL_TIMEOUT	30	/* seconds, Dovecot's default */
+#define DELIVER_PROGRAM_TIMEOUT		60	/* seconds per pipe/filter */
+#define DELIVER_FILTER_MAX		(256L * 1024 * 1024) /* filter output */
+#define DELIVER_REDIRECT_DUP_TTL	(12 * 3600) /* Pigeonhole's */
+#define DELIVER_NOTIFY_MAX_RCPT		8	/* Pigeonhole's mailto limit */
+
 /*
- * Carry out l: every keep/fileinto/mbox target (plus the implicit keep)
+ * Carry out l, in Pigeonhole's order:
+ *
+ *  1. Message edits, in list order: addheader/deleteheader (edit.c) and
+ *     filter (program output replaces the message). Each makes a new spool
+ *     file with exact S=/W= that every later step sees. A refused edit
+ *     (protected header, bad name) or failed filter is ACT_FAILED and
+ *     leaves the message as it was.
+ *  2. Storing: every keep/fileinto/mbox target (plus the implicit keep)
  * is stored, all or nothing: staged into each folder's tmp/, then renamed
  * into place; if any step fails temporarily, what was placed is removed
  * and -1 is returned (ERR_TEMP: exit 75, Postfix retries). A fileinto
@@ -144,7 +180,83 @@ void deliver_spool_close(struct deliver_ctx *d);
  * does. Actions this layer cannot carry out are marked ACT_UNSUPPORTED,
  * logged, and fall back to INBOX likewise. Each action's status, err and
  * result (stored path) are set. ereject returns -1 with ERR_PERM.
+ *  3. Outbound, in list order, after the store is committed: redirect,
+ *     reject (MDN), vacation, notify (mailto), pipe (sendmail.c and
+ *     program.c; see sendmail.c for exactly what is sent).
+ *  4. Store marks (duplicate, vacation) once everything above is done.
+ *
+ * Failure policy of step 3 (never lose mail, never duplicate it):
+ *  - A redirect, reject or pipe that fails when no local copy was stored
+ *    falls back to INBOX (Pigeonhole: implicit keep on failure), unless
+ *    the failure is temporary (sendmail exit 75 or timeout) and nothing
+ *    at all was stored or sent yet: then -1 with ERR_TEMP (exit 75) and
+ *    Postfix retries the whole delivery, which cannot duplicate anything.
+ *  - vacation/notify failures are logged only (they do not carry the
+ *    message). Vacation is sent only when the store can both say "not
+ *    replied yet" and remember the reply: with no store, or the store
+ *    down, the reply is skipped and logged (no reply storms).
+ * dry_run: targets are resolved (nothing created), messages composed but
+ * not sent, programs not run; each action's result says what would be
+ * done.
  */
 int deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e);
+
+/* ---- header edits (edit.c) ---- */
+
+/*
+ * Apply the addheader/deleteheader actions among v[0..n) (others are
+ * ignored) to the spool, in order: one new spool file in root/tmp with
+ * the edited header and the body copied, swapped in with
+ * deliver_spool_replace(). Sets each edit's status/err. -1 (ERR_TEMP)
+ * only on I/O errors; the message is then unchanged.
+ */
+int edit_apply(struct deliver_ctx *d, struct action *v, size_t n,
+    struct err *e);
+/*
+ * Append "Name: value\n" to out: value unfolded of any CR/LF, RFC 2047
+ * encoded (UTF-8, Q) when it holds non-ASCII or control bytes, and
+ * folded at whitespace to keep lines within 78 characters where possible.
+ */
+void edit_field(struct buf *out, const char *name, const char *value);
+/* 1 if name is a valid field name (RFC 5322 3.6.8 ftext, 1..MSG_MAX_NAME). */
+int edit_name_ok(const char *name);
+/* 1 if RFC 5293 section 6 / Pigeonhole's sieve_editheader_protected
+ * forbid editing name (Received, Auto-Submitted). */
+int edit_protected(const char *name);
+/*
+ * Replace the delivery's spool by fd (open, at path, in root/tmp, base
+ * name unique) holding the new stored message: the old file is unlinked,
+ * sizes are recomputed from the file, the header re-indexed.
+ */
+int deliver_spool_replace(struct deliver_ctx *d, int fd, const char *path,
+    const char *unique, struct err *e);
+/* Read the stored header block [0, body_off) (at most max bytes) into out.
+ * 0, or -1: too big (ERR_PERM) or I/O error (ERR_TEMP). */
+int deliver_read_head(struct deliver_ctx *d, struct buf *out, size_t max,
+    struct err *e);
+
+/* ---- outbound mail (sendmail.c) ---- */
+
+/*
+ * Each sets a->status/err/result. 0: done, skipped on purpose, or failed
+ * permanently (a->status says); -1 with e: ERR_TEMP when sendmail said
+ * "try later" (exit 75) or timed out, ERR_PERM otherwise (the action
+ * failed and the caller applies the failure policy above).
+ */
+int sendmail_redirect(struct deliver_ctx *d, struct action *a, struct err *e);
+int sendmail_reject(struct deliver_ctx *d, struct action *a, struct err *e);
+int sendmail_vacation(struct deliver_ctx *d, struct action *a, struct err *e);
+int sendmail_notify(struct deliver_ctx *d, struct action *a, struct err *e);
+/*
+ * Submit head + the spool from off (if off >= 0) + tail to rcpts through
+ * sendmail: argv "sendmail -i -f FROM -- RCPT...", FROM "<>" for the null
+ * sender. Addresses with blanks, control bytes, ',', '<' or '>' are refused
+ * (they would be re-parsed by sendmail).
+ */
+int sendmail_send(struct deliver_ctx *d, const char *env_from,
+    const char *const *rcpts, const char *head, size_t head_len, off_t off,
+    const char *tail, size_t tail_len, struct err *e);
+/* 1 if addr is acceptable as an envelope address for sendmail. */
+int sendmail_addr_ok(const char *addr);
 
 #endif

@@ -311,6 +311,31 @@ maildir_make_folder(const char *root, const char *path, const char *name,
 	return make_maildir(path, 1, root, subscribe ? name : NULL, sep, e);
 }
 
+int
+maildir_write_file(const char *tmp, const char *path, const void *p,
+    size_t len, struct err *e)
+{
+	int fd, ret = -1;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return err_sys(e, errno, "create %s", tmp);
+	if (write_all(fd, p, len) == -1 || fsync(fd) == -1)
+		err_sys(e, errno, "write %s", tmp);
+	else if (close(fd) == -1)
+		err_sys(e, errno, "close %s", tmp);
+	else if (fd = -1, rename(tmp, path) == -1)
+		err_sys(e, errno, "rename %s", tmp);
+	else
+		ret = 0;
+	if (fd != -1)
+		(void)close(fd);
+	if (ret == -1)
+		(void)unlink(tmp);
+	return ret;
+}
+
 /* ---- subscriptions ---- */
 
 /*
@@ -433,7 +458,7 @@ maildir_subscribe(const char *root, const char *folder, char sep,
 {
 	char path[PATH_MAX], lock[PATH_MAX], tmp[PATH_MAX];
 	struct buf old = BUF_INIT, name = BUF_INIT;
-	int lockfd = -1, fd = -1, exists, v2, ret = -1;
+	int lockfd = -1, exists, v2, ret = -1;
 
 	if (is_inbox(folder))
 		buf_adds(&name, "INBOX");
@@ -466,28 +491,12 @@ maildir_subscribe(const char *root, const char *folder, char sep,
 	/* Only we write tmp while holding the lock; a leftover from a
 	 * crashed process with our pid is ours to replace. */
 	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		err_sys(e, errno, "create %s", tmp);
+	if (maildir_write_file(tmp, path, old.data, old.len, e) == -1)
 		goto out;
-	}
-	if (write_all(fd, old.data, old.len) == -1 || fsync(fd) == -1) {
-		err_sys(e, errno, "write %s", tmp);
-		(void)unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) == -1) {
-		err_sys(e, errno, "rename %s", tmp);
-		(void)unlink(tmp);
-		goto out;
-	}
 	if (maildir_fsync_dir(root, e) == -1)
 		goto out;
 	ret = 0;
 out:
-	if (fd != -1)
-		(void)close(fd);
 	if (lockfd != -1)
 		subs_unlock(lock, lockfd);
 	buf_free(&old);

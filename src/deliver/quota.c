@@ -270,7 +270,7 @@ quota_recalc(const char *root, struct quota *q, struct err *e)
 	struct buf out = BUF_INIT;
 	struct dirent *de;
 	DIR *d = NULL;
-	int fd = -1, ret = -1;
+	int ret = -1;
 
 	q->bytes = q->count = 0;
 	q->lines = 1;
@@ -304,26 +304,10 @@ quota_recalc(const char *root, struct quota *q, struct err *e)
 		err_set(e, ERR_TEMP, "path too long: %s", root);
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		err_sys(e, errno, "create %s", tmp);
+	if (maildir_write_file(tmp, path, out.data, out.len, e) == -1)
 		goto out;
-	}
-	if (write_all(fd, out.data, out.len) == -1 || fsync(fd) == -1) {
-		err_sys(e, errno, "write %s", tmp);
-		(void)unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) == -1) {
-		err_sys(e, errno, "rename %s", tmp);
-		(void)unlink(tmp);
-		goto out;
-	}
 	ret = 0;
 out:
-	if (fd != -1)
-		(void)close(fd);
 	if (d != NULL)
 		(void)closedir(d);
 	buf_free(&out);

@@ -56,7 +56,7 @@ for variant in ${VARIANTS:-plain sanitizers}; do
 	fi
 	echo "=== $variant tests"
 	make -j"$jobs" check >check.log 2>&1
-	grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS)' check.log | grep -v '^PASS' | head -100
+	grep -aE '^(PASS|FAIL|ERROR|SKIP|XPASS)' check.log | grep -v '^PASS' | head -100
 	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' test-suite.log
 	if grep -qE '^# (FAIL|ERROR|XPASS): *[1-9]' test-suite.log; then
 		# Show the failing tests' logs (bounded).

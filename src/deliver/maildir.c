@@ -24,16 +24,6 @@
 #include "../lib/limits.h"
 #include "deliver.h"
 
-/*
- * Largest subscriptions file we read back (bytes). A bigger one is not
- * ours to judge: we refuse to rewrite it (ERR_TEMP) rather than lose
- * entries. Belongs in limits.h once src/lib is open for edits.
- */
-#define SUBS_MAX_BYTES		(16 * 1024 * 1024)
-/* Dovecot's subscription dotlock settings (subscription-file.c): give up
- * after 120 s; a lock untouched for 30 s is stale. */
-#define SUBS_LOCK_TIMEOUT	120
-#define SUBS_LOCK_STALE		30
 
 static const char subs_v2_header[] = "V\t2\n\n";
 

@@ -31,12 +31,6 @@
 #include "../lib/log.h"
 #include "deliver.h"
 
-/* Maildir++: an over-quota answer from a file older than this is
- * verified by recalculating. */
-#define QUOTA_RECALC_AGE	(15 * 60)
-/* Bytes of maildirsize we read; the spec rewrites it at 5120 bytes, so a
- * far bigger one is corrupt and gets recalculated. */
-#define QUOTA_MAX_BYTES		(1024 * 1024)
 
 struct quota {
 	long long max_bytes, max_count;	/* 0: no limit */

@@ -20,6 +20,8 @@
 #define MSG_MAX_DECODED		(256 * 1024)	/* output of one decoded header value */
 #define MSG_MAX_PARAMS		64		/* parameters of one MIME header */
 #define MSG_MAX_PARAM_SECTIONS	64		/* RFC 2231 continuations of one */
+#define MSG_MAX_PARAM_RAW	(MSG_MAX_PARAMS * 4) /* name*N pieces kept before joining */
+#define MSG_MAX_CHARSET_NAME	64		/* bytes of a charset name */
 
 /* Addresses (RFC 5322 3.4) */
 #define ADDR_MAX_ADDRS		1000		/* addresses in one list */
@@ -38,6 +40,11 @@
 #define MBOX_LOCK_TIMEOUT	60		/* seconds to wait for an mbox lock */
 #define DOTLOCK_STALE		300		/* seconds after which a dotlock is stale */
 #define QUOTA_MAX_LINES		5000		/* maildirsize lines before recalculation */
+#define QUOTA_MAX_BYTES		(1024 * 1024)	/* maildirsize read; the spec rewrites at 5120 */
+#define QUOTA_RECALC_AGE	(15 * 60)	/* over quota from an older file: recalculate */
+#define SUBS_MAX_BYTES		(16 * 1024 * 1024) /* subscriptions file we rewrite */
+#define SUBS_LOCK_TIMEOUT	120		/* Dovecot's subscription dotlock: give up */
+#define SUBS_LOCK_STALE		30		/* ... and stale after (subscription-file.c) */
 
 /* LDA */
 #define LDA_DEFAULT_TIMEOUT	300		/* seconds; Postfix's command_time_limit is 1000 */

@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lib/limits.h"
 #include "msg.h"
 
-#define CS_MAX_NAME	64
 #define REPLACEMENT	"\xef\xbf\xbd"
 
 enum cs_kind { CS_UNKNOWN, CS_UTF8, CS_ASCII, CS_LATIN1, CS_ICONV };
@@ -217,7 +217,7 @@ add_iconv(struct buf *out, const char *name, const char *p, size_t len)
 int
 charset_to_utf8(struct buf *out, const char *cs, const char *p, size_t len)
 {
-	char name[CS_MAX_NAME];
+	char name[MSG_MAX_CHARSET_NAME];
 	const char *iconv_name;
 
 	switch (cs_lookup(cs != NULL ? cs : "", name, sizeof(name),

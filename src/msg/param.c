@@ -13,10 +13,6 @@
 #include "lib/limits.h"
 #include "msg.h"
 
-#define CMT_MAX_DEPTH	32
-/* Raw name*N entries kept before joining: enough for MSG_MAX_PARAMS
- * parameters of a few sections each. */
-#define RAW_MAX		(MSG_MAX_PARAMS * 4)
 
 struct raw_param {
 	const char *name;	/* without "*N" / "*" */
@@ -222,7 +218,7 @@ plain(struct arena *a, const struct raw_param *r)
 void
 mime_ctype_parse(struct arena *a, struct span value, struct mime_ctype *out)
 {
-	struct raw_param raw[RAW_MAX];
+	struct raw_param raw[MSG_MAX_PARAM_RAW];
 	struct cursor c = { value.p, value.len, 0 };
 	struct buf v = BUF_INIT;
 	size_t nraw = 0, i, j, start, n;
@@ -267,7 +263,7 @@ mime_ctype_parse(struct arena *a, struct span value, struct mime_ctype *out)
 			continue;
 		c.i++;
 		skip_cfws(&c);
-		if (nraw == RAW_MAX)
+		if (nraw == MSG_MAX_PARAM_RAW)
 			break;
 		r = &raw[nraw];
 		r->name = c.p + start;

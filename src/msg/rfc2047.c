@@ -15,7 +15,6 @@
 #include "lib/limits.h"
 #include "msg.h"
 
-#define EW_MAX_CHARSET	64
 
 struct ew {
 	const char *cs;		/* charset, language stripped */
@@ -60,10 +59,10 @@ ew_parse(const char *p, size_t len, size_t off, struct ew *ew,
 	size_t i = off + 2, t;
 
 	ew->cs = p + i;
-	while (i < len && i - off - 2 <= EW_MAX_CHARSET && is_token_char(s[i]))
+	while (i < len && i - off - 2 <= MSG_MAX_CHARSET_NAME && is_token_char(s[i]))
 		i++;
 	ew->cslen = (size_t)(p + i - ew->cs);
-	if (ew->cslen == 0 || ew->cslen > EW_MAX_CHARSET || i + 3 > len ||
+	if (ew->cslen == 0 || ew->cslen > MSG_MAX_CHARSET_NAME || i + 3 > len ||
 	    s[i] != '?')
 		return -1;
 	/* RFC 2231 5: charset*language; the language is of no use here. */
@@ -155,7 +154,7 @@ rfc2047_decode(struct buf *out, const char *p, size_t len)
 {
 	struct ew_memo memo = { 0, 0 };
 	struct buf raw = BUF_INIT;
-	char cs[EW_MAX_CHARSET + 1] = "";
+	char cs[MSG_MAX_CHARSET_NAME + 1] = "";
 	size_t i = 0, ws = 0, nws = 0, base = out->len;
 	int after_word = 0;
 	struct ew ew;
@@ -164,7 +163,7 @@ rfc2047_decode(struct buf *out, const char *p, size_t len)
 	while (i < len && room(out, base) > 0) {
 		if (p[i] == '=' && i + 1 < len && p[i + 1] == '?' &&
 		    ew_parse(p, len, i, &ew, &memo) == 0) {
-			char wcs[EW_MAX_CHARSET + 1];
+			char wcs[MSG_MAX_CHARSET_NAME + 1];
 
 			memcpy(wcs, ew.cs, ew.cslen);
 			wcs[ew.cslen] = '\0';

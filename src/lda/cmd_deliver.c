@@ -254,14 +254,17 @@ cmd_deliver(int argc, char **argv)
 			break;
 		case 'h':
 			usage();
+			conf_free(&conf);
 			return EX_OK;
 		default:
 			usage();
 			fprintf(stderr, "5.3.5 sluice: bad command line\n");
+			conf_free(&conf);
 			return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
+		conf_free(&conf);
 		usage();
 		fprintf(stderr, "5.3.5 sluice: unexpected argument \"%s\"\n",
 		    argv[optind]);

@@ -19,6 +19,7 @@ scratch
 
 # Peak RSS bound (KiB) asserted in plain builds; the target is 4 MiB.
 RSS_LIMIT_KIB=16384
+[ "$SANITIZERS" = yes ] && RSS_LIMIT_KIB=32768	# ASan: shadow + quarantine
 RSS_TARGET_KIB=4096
 IN="$SCRATCH/in"
 mkdir "$IN" || bail "cannot create $IN"
@@ -176,11 +177,9 @@ check() {
 }
 
 # rss_bound NAME: peak RSS of the last delivery of NAME below the bound.
+# ASan's shadow memory and quarantine add a fixed ~8-12 MiB: the bound is
+# looser there, but still far below any message this test streams.
 rss_bound() {
-	if [ "$SANITIZERS" = yes ]; then
-		ok 0 "$1: peak RSS ${RSS} KiB not asserted: sanitizer build (ASan inflates RSS) # SKIP RSS bound under SANITIZERS=yes"
-		return
-	fi
 	[ "$RSS" -gt 0 ] && [ "$RSS" -lt "$RSS_LIMIT_KIB" ]
 	ok $? "$1: peak RSS $RSS KiB < $RSS_LIMIT_KIB KiB (target $RSS_TARGET_KIB KiB)"
 	[ "$RSS" -le "$RSS_TARGET_KIB" ] ||

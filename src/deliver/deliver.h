@@ -141,8 +141,8 @@ struct deliver_ctx {
 	const char *pipe_bin_dir;	/* vnd.dovecot.pipe/execute programs */
 	const char *filter_bin_dir;	/* vnd.dovecot.filter programs */
 	const char *const *prog_env;	/* programs' environment; NULL: a
-					 * minimal one (PATH, HOME, USER,
-					 * SENDER, RECIPIENT) */
+					 * minimal one (PATH, SENDER,
+					 * RECIPIENT) */
 	unsigned prog_timeout;		/* seconds per program; 0: default */
 	/* sluice test: evaluate everything, write nothing, send nothing. */
 	int dry_run;
@@ -256,6 +256,10 @@ int sendmail_notify(struct deliver_ctx *d, struct action *a, struct err *e);
 int sendmail_send(struct deliver_ctx *d, const char *env_from,
     const char *const *rcpts, const char *head, size_t head_len, off_t off,
     const char *tail, size_t tail_len, struct err *e);
+/* The programs' environment: d->prog_env, else PATH, SENDER and
+ * RECIPIENT in env (>= 4 slots) with s1/s2 (size bytes each) as storage. */
+const char *const *deliver_prog_env(struct deliver_ctx *d, const char **env,
+    char *s1, char *s2, size_t size);
 /* 1 if addr is acceptable as an envelope address for sendmail. */
 int sendmail_addr_ok(const char *addr);
 

@@ -7,6 +7,9 @@
  * fsync'd. Either every target gets the message or, after a temporary
  * failure, none keeps it and the caller exits 75: a retry by Postfix then
  * never makes a duplicate.
+ *
+ * Around that core (deliver.h has the whole contract): message edits and
+ * filters first, outbound actions after the commit, store marks last.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@
 
 #include "../lib/limits.h"
 #include "../lib/log.h"
+#include "../store/store.h"
 #include "deliver.h"
 
 enum tkind { T_MAILDIR, T_MBOX };
@@ -241,7 +245,9 @@ add_maildir(struct deliver_ctx *d, struct target *tv, size_t *n,
 		}
 		/* DESIGN.md: -m and procmail-style creations subscribe the
 		 * folder, Sieve :create does not (as Pigeonhole). */
-		if ((strcmp(dir, d->root) == 0 ? maildir_make(dir, 0, e) :
+		/* A dry run only says where it would go. */
+		if (!d->dry_run && (strcmp(dir, d->root) == 0 ?
+		    maildir_make(dir, 0, e) :
 		    maildir_make_folder(d->root, dir, folder, d->sep,
 		    a->subscribe || (!a->create && d->autosubscribe), e)) == -1)
 			return -1;
@@ -280,24 +286,298 @@ add_maildir(struct deliver_ctx *d, struct target *tv, size_t *n,
 	return 1;
 }
 
+
+
+/* Quota, stage and commit every target in tv[0..n). */
+static int
+store_targets(struct deliver_ctx *d, struct target *tv, size_t n,
+    struct err *e)
+{
+	size_t i, stored = 0;
+
+	for (i = 0; i < n; i++)
+		stored += tv[i].kind == T_MAILDIR && !tv[i].committed;
+	if (d->dry_run) {
+		/* Where it would go; nothing is created or written. */
+		for (i = 0; i < n; i++) {
+			if (tv[i].kind == T_MAILDIR) {
+				if (final_name(d, &tv[i], e) == -1)
+					return -1;
+			} else {
+				(void)snprintf(tv[i].final, sizeof tv[i].final,
+				    "%s", tv[i].dir);
+			}
+			tv[i].committed = 1;
+		}
+		return 0;
+	}
+
+	/* Quota (Maildir++ counts the whole tree under root). */
+	if (stored > 0 && quota_check(d->root, d->msg->size * (off_t)stored,
+	    d->quota_tempfail, e) == -1)
+		return -1;
+
+	/* Stage every Maildir target; the root may take the spool itself,
+	 * last, so that the links above still find it. */
+	for (i = 0; i < n; i++)
+		if (tv[i].kind == T_MAILDIR && !tv[i].committed &&
+		    strcmp(tv[i].dir, d->root) != 0 && stage(d, &tv[i], 0, e) == -1)
+			goto fail;
+	for (i = 0; i < n; i++)
+		if (tv[i].kind == T_MAILDIR && !tv[i].committed &&
+		    strcmp(tv[i].dir, d->root) == 0 && stage(d, &tv[i], 1, e) == -1)
+			goto fail;
+
+	/* Commit: from here a deadline no longer aborts. */
+	d->committing = 1;
+	for (i = 0; i < n; i++) {
+		if (tv[i].kind != T_MAILDIR || tv[i].committed)
+			continue;
+		if (final_name(d, &tv[i], e) == -1 || commit(&tv[i], e) == -1)
+			goto fail;
+		if (tv[i].is_spool)
+			d->spool_linked = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (tv[i].kind != T_MBOX || tv[i].committed)
+			continue;
+		if (mbox_deliver(tv[i].dir, d->spool_fd, d->msg->size,
+		    d->sender, time(NULL), e) == -1)
+			goto fail;
+		(void)snprintf(tv[i].final, sizeof tv[i].final, "%s", tv[i].dir);
+		tv[i].committed = 1;
+	}
+	if (stored > 0)
+		quota_add(d->root, d->msg->size * (off_t)stored, (int)stored);
+	return 0;
+fail:
+	rollback(tv, n);
+	d->spool_linked = 0;
+	return -1;
+}
+
+/* vnd.dovecot.filter: the program's output becomes the message. 0, or -1
+ * (ERR_TEMP) on a local I/O error; a failing program only fails a. */
+static int
+run_filter(struct deliver_ctx *d, struct action *a, struct err *e)
+{
+	struct program_opts o;
+	struct program_result r;
+	const char *argv[64], *env[4];
+	char path[PATH_MAX], raw[PATH_MAX], spool[PATH_MAX], unique[256];
+	char s1[1100], s2[1100], how[64];
+	struct msg *nm = NULL;
+	int rawfd = -1, fd = -1, ret = -1;
+	size_t k;
+
+	memset(&r, 0, sizeof r);
+	if (program_resolve(d->filter_bin_dir, a->arg, path, sizeof path,
+	    &a->err) == -1) {
+		a->status = ACT_FAILED;
+		log_err("filter: %s, message left as it was", a->err.msg);
+		return 0;
+	}
+	argv[0] = path;
+	for (k = 0; a->argv != NULL && a->argv[k] != NULL && k < 62; k++)
+		argv[k + 1] = a->argv[k];
+	argv[k + 1] = NULL;
+	if (d->dry_run) {
+		a->status = ACT_DONE;
+		free(a->result);
+		a->result = xstrdup("dry run: filter not run");
+		return 0;
+	}
+	if (maildir_unique(unique, sizeof unique, d->host) == -1 ||
+	    buf_fmt(raw, sizeof raw, "%s/tmp/%s.filter", d->root, unique) == -1 ||
+	    buf_fmt(spool, sizeof spool, "%s/tmp/%s", d->root, unique) == -1)
+		return err_set(e, ERR_TEMP, "path too long: %s", d->root);
+	rawfd = open(raw, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (rawfd == -1)
+		return err_sys(e, errno, "create %s", raw);
+	(void)unlink(raw);	/* anonymous from now on */
+
+	program_opts_init(&o);
+	o.argv = argv;
+	o.envp = deliver_prog_env(d, env, s1, s2, sizeof s1);
+	o.in_fd = d->spool_fd;
+	o.out_fd = rawfd;
+	o.out_cap = DELIVER_FILTER_MAX;
+	o.timeout = d->prog_timeout ? d->prog_timeout : DELIVER_PROGRAM_TIMEOUT;
+	if (program_run(&o, &r, &a->err) == -1 || !program_ok(&r) ||
+	    r.out_truncated || r.out_len == 0) {
+		if (a->err.cls == ERR_NONE)
+			err_status(&a->err, ERR_PERM, "5.3.0", "filter %s: %s%s",
+			    a->arg, r.out_truncated ? "output too large" :
+			    r.out_len == 0 && program_ok(&r) ? "no output" :
+			    program_describe(&r, how, sizeof how), "");
+		a->status = ACT_FAILED;
+		log_err("%s, message left as it was", a->err.msg);
+		ret = 0;
+		goto out;
+	}
+	/* The output is a message like any other: stored form, sizes. */
+	if (lseek(rawfd, 0, SEEK_SET) == -1) {
+		err_sys(e, errno, "seek %s", raw);
+		goto out;
+	}
+	fd = open(spool, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		err_sys(e, errno, "create %s", spool);
+		goto out;
+	}
+	nm = msg_new();
+	if (msg_spool(nm, rawfd, fd, e) == -1 ||
+	    deliver_spool_replace(d, fd, spool, unique, e) == -1)
+		goto out;
+	fd = -1;
+	a->status = ACT_DONE;
+	free(a->result);
+	a->result = xstrdup(d->spool_path);
+	ret = 0;
+out:
+	if (fd != -1) {
+		(void)close(fd);
+		(void)unlink(spool);
+	}
+	if (rawfd != -1)
+		(void)close(rawfd);
+	msg_free(&nm);
+	program_result_free(&r);
+	return ret;
+}
+
+/* vnd.dovecot.pipe/execute: the message on the program's stdin. 0 done,
+ * -1 failed (a->err and e: ERR_TEMP for exit 75 or a timeout). */
+static int
+run_pipe(struct deliver_ctx *d, struct action *a, struct err *e)
+{
+	struct program_opts o;
+	struct program_result r;
+	const char *argv[64], *env[4];
+	char path[PATH_MAX], s1[1100], s2[1100], how[64], q[256];
+	size_t k;
+	int ret = -1;
+
+	if (program_resolve(d->pipe_bin_dir, a->arg, path, sizeof path,
+	    e) == -1)
+		goto fail;
+	argv[0] = path;
+	for (k = 0; a->argv != NULL && a->argv[k] != NULL && k < 62; k++)
+		argv[k + 1] = a->argv[k];
+	argv[k + 1] = NULL;
+	if (d->dry_run) {
+		a->status = ACT_DONE;
+		free(a->result);
+		a->result = xstrdup("dry run: would pipe to the program");
+		return 0;
+	}
+	program_opts_init(&o);
+	o.argv = argv;
+	o.envp = deliver_prog_env(d, env, s1, s2, sizeof s1);
+	o.in_fd = d->spool_fd;
+	o.out_cap = 4096;
+	o.timeout = d->prog_timeout ? d->prog_timeout : DELIVER_PROGRAM_TIMEOUT;
+	if (program_run(&o, &r, e) == -1) {
+		e->cls = ERR_PERM;
+		program_result_free(&r);
+		goto fail;
+	}
+	if (program_ok(&r)) {
+		a->status = ACT_DONE;
+		free(a->result);
+		a->result = xstrdup(path);
+		ret = 0;
+	} else {
+		int temp = r.timed_out || (r.exited && r.status == 75);
+
+		err_status(e, temp ? ERR_TEMP : ERR_PERM, temp ? "4.3.0" :
+		    "5.3.0", "pipe %s: %s%s%s", a->arg, program_describe(&r, how,
+		    sizeof how), r.err.len ? ": " : "", r.err.len ?
+		    log_quote(q, sizeof q, r.err.data, r.err.len) : "");
+	}
+	program_result_free(&r);
+	if (ret == 0)
+		return 0;
+fail:
+	a->status = ACT_FAILED;
+	a->err = *e;
+	log_err("%s", e->msg);
+	return -1;
+}
+
+/* Add (or find) the INBOX target for a keep action at l->v[i]. */
+static int
+add_keep(struct deliver_ctx *d, struct action_list *l, const char *origin,
+    struct target *tv, size_t *n, size_t *tidx, struct err *e)
+{
+	struct action *a = actions_add(l, ACT_KEEP, NULL, origin);
+	int r;
+
+	if (a == NULL)
+		return err_set(e, ERR_INTERNAL, "too many actions");
+	if ((r = add_maildir(d, tv, n, a, "INBOX", &tidx[l->n - 1], e)) != 1) {
+		if (r == 0) {
+			/* INBOX must always work: retry later. */
+			*e = a->err;
+			e->cls = ERR_TEMP;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* Record outcomes of the storing actions. */
+static void
+record(struct action_list *l, struct target *tv, size_t *tidx)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		struct action *a = &l->v[i];
+
+		if (a->status != ACT_PENDING || tidx[i] == SIZE_MAX ||
+		    !tv[tidx[i]].committed)
+			continue;
+		a->status = ACT_DONE;
+		free(a->result);
+		a->result = xstrdup(tv[tidx[i]].final);
+	}
+}
+
 int
 deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 {
 	struct target *tv;
-	size_t n = 0, i, stored = 0, *tidx;
-	int keep = l->implicit_keep, ret = -1, r;
+	size_t n = 0, i, j, *tidx, n0 = l->n, stored_local = 0;
+	int keep = l->implicit_keep, ret = -1, r, sent = 0, need_keep = 0;
 
-	tv = xcalloc(l->n + 1, sizeof *tv);
-	tidx = xcalloc(l->n + 1, sizeof *tidx);
-	for (i = 0; i < l->n + 1; i++)
+	/* Room for every action plus the implicit and a fallback keep. */
+	tv = xcalloc(l->n + 2, sizeof *tv);
+	tidx = xcalloc(l->n + 2, sizeof *tidx);
+	for (i = 0; i < l->n + 2; i++)
 		tidx[i] = SIZE_MAX;
 
-	/* 1. Resolve targets. */
-	for (i = 0; i < l->n; i++) {
+	/* 1. Message edits and filters, in list order. */
+	for (i = 0; i < n0; i = j) {
+		for (j = i; j < n0 && l->v[j].type != ACT_FILTER; j++)
+			err_clear(&l->v[j].err);
+		if (j > i && edit_apply(d, &l->v[i], j - i, e) == -1)
+			goto out;
+		if (j < n0) {
+			err_clear(&l->v[j].err);
+			if (run_filter(d, &l->v[j], e) == -1)
+				goto out;
+			j++;
+		}
+	}
+
+	/* 2. Resolve the storing targets. */
+	for (i = 0; i < n0; i++) {
 		struct action *a = &l->v[i];
 		struct target *t;
 
-		err_clear(&a->err);
 		switch (a->type) {
 		case ACT_KEEP:
 		case ACT_FILEINTO:
@@ -341,10 +621,16 @@ deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 			goto out;
 		case ACT_ADDHEADER:
 		case ACT_DELETEHEADER:
+		case ACT_FILTER:
+			/* done in step 1 */
+			break;
+		case ACT_REDIRECT:
+		case ACT_REJECT:
 		case ACT_VACATION:
-			a->status = ACT_UNSUPPORTED;
-			log_err("%s is not supported by this build, ignored",
-			    action_type_name(a->type));
+		case ACT_NOTIFY:
+		case ACT_PIPE:
+		case ACT_STORE_MARK:
+			/* after the commit */
 			break;
 		default:
 			/* Never lose mail over what we cannot do: keep. */
@@ -357,83 +643,92 @@ deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 			break;
 		}
 	}
-	if (keep) {
-		/* The implicit keep (or a fallback) becomes a visible action
-		 * so that logs and traces show where the message went. */
-		struct action *a = actions_add(l, ACT_KEEP, NULL,
-		    "implicit keep");
-
-		if (a == NULL) {
-			err_set(e, ERR_INTERNAL, "too many actions");
-			goto out;
-		}
-		i = l->n - 1;
-		if ((r = add_maildir(d, tv, &n, a, "INBOX", &tidx[i], e)) != 1) {
-			if (r == 0) {
-				/* INBOX must always work: retry later. */
-				*e = a->err;
-				e->cls = ERR_TEMP;
-			}
-			goto out;
-		}
-	}
-
-	/* 2. Quota (Maildir++ counts the whole tree under root). */
-	for (i = 0; i < n; i++)
-		stored += tv[i].kind == T_MAILDIR;
-	if (stored > 0 && quota_check(d->root, d->msg->size * (off_t)stored,
-	    d->quota_tempfail, e) == -1)
+	if (keep && add_keep(d, l, "implicit keep", tv, &n, tidx, e) == -1)
 		goto out;
 
-	/* 3. Stage every Maildir target; the root may take the spool itself,
-	 * last, so that the links above still find it. */
+	/* 3. Store, all or nothing. */
+	if (store_targets(d, tv, n, e) == -1)
+		goto out;
+	record(l, tv, tidx);
 	for (i = 0; i < n; i++)
-		if (tv[i].kind == T_MAILDIR && strcmp(tv[i].dir, d->root) != 0 &&
-		    stage(d, &tv[i], 0, e) == -1)
-			goto fail;
-	for (i = 0; i < n; i++)
-		if (tv[i].kind == T_MAILDIR && strcmp(tv[i].dir, d->root) == 0 &&
-		    stage(d, &tv[i], 1, e) == -1)
-			goto fail;
+		stored_local += tv[i].committed;
 
-	/* 4. Commit: from here a deadline no longer aborts. */
-	d->committing = 1;
-	for (i = 0; i < n; i++) {
-		if (tv[i].kind != T_MAILDIR)
-			continue;
-		if (final_name(d, &tv[i], e) == -1 || commit(&tv[i], e) == -1)
-			goto fail;
-		if (tv[i].is_spool)
-			d->spool_linked = 1;
-	}
-	for (i = 0; i < n; i++) {
-		if (tv[i].kind != T_MBOX)
-			continue;
-		if (mbox_deliver(tv[i].dir, d->spool_fd, d->msg->size,
-		    d->sender, time(NULL), e) == -1)
-			goto fail;
-		(void)snprintf(tv[i].final, sizeof tv[i].final, "%s", tv[i].dir);
-		tv[i].committed = 1;
-	}
-	if (stored > 0)
-		quota_add(d->root, d->msg->size * (off_t)stored, (int)stored);
-
-	/* 5. Record outcomes on the actions. */
-	for (i = 0; i < l->n; i++) {
+	/* 4. Outbound, in list order. */
+	for (i = 0; i < n0; i++) {
 		struct action *a = &l->v[i];
+		struct err se;
+		int carries;
 
-		if (a->status != ACT_PENDING || tidx[i] == SIZE_MAX ||
-		    !tv[tidx[i]].committed)
+		err_clear(&se);
+		switch (a->type) {
+		case ACT_REDIRECT:
+			r = sendmail_redirect(d, a, &se);
+			carries = 1;
+			break;
+		case ACT_REJECT:
+			r = sendmail_reject(d, a, &se);
+			carries = 1;
+			break;
+		case ACT_PIPE:
+			r = run_pipe(d, a, &se);
+			carries = 1;
+			break;
+		case ACT_VACATION:
+			(void)sendmail_vacation(d, a, &se);
 			continue;
-		a->status = ACT_DONE;
-		free(a->result);
-		a->result = xstrdup(tv[tidx[i]].final);
+		case ACT_NOTIFY:
+			(void)sendmail_notify(d, a, &se);
+			continue;
+		default:
+			continue;
+		}
+		if (r == 0) {
+			sent += a->status == ACT_DONE;
+			continue;
+		}
+		if (!carries || stored_local > 0)
+			continue;
+		if (se.cls == ERR_TEMP && sent == 0) {
+			/* Nothing happened yet: let Postfix retry it all. */
+			*e = se;
+			goto out;
+		}
+		need_keep = 1;
+	}
+	if (need_keep) {
+		log_err("an action carrying the message failed and it was "
+		    "stored nowhere: keeping it in INBOX");
+		if (add_keep(d, l, "fallback keep", tv, &n, tidx, e) == -1 ||
+		    store_targets(d, tv, n, e) == -1)
+			goto out;
+		record(l, tv, tidx);
+	}
+
+	/* 5. Store marks (duplicate), now that the delivery is done. */
+	for (i = 0; i < n0; i++) {
+		struct action *a = &l->v[i];
+		struct err se;
+
+		if (a->type != ACT_STORE_MARK)
+			continue;
+		if (d->dry_run) {
+			a->status = ACT_DONE;
+			free(a->result);
+			a->result = xstrdup("dry run: not remembered");
+		} else if (d->store == NULL ||
+		    a->arg == NULL) {
+			a->status = ACT_SKIPPED;
+			log_info("no state store: duplicate mark skipped");
+		} else if (store_set(d->store, (struct span){ a->arg,
+		    strlen(a->arg) }, SPAN_LIT("1"), a->period, &se) == -1) {
+			a->status = ACT_FAILED;
+			a->err = se;
+			log_err("store: %s (duplicate mark lost)", se.msg);
+		} else {
+			a->status = ACT_DONE;
+		}
 	}
 	ret = 0;
-	goto out;
-fail:
-	rollback(tv, n);
-	d->spool_linked = 0;
 out:
 	if (ret == -1)
 		for (i = 0; i < l->n; i++)

@@ -43,6 +43,7 @@ struct lda_opts {
 	const char *folder;	/* -m */
 	const char *maildir;	/* --maildir */
 	const char *rules;	/* --rules */
+	const char *lang;	/* --lang sieve|procmail */
 	const char *conf;	/* -c */
 	int stderr_log;		/* -e: log to stderr too */
 };
@@ -73,7 +74,8 @@ usage(void)
 	    "usage: sluice deliver [-e] [-a extension] [-c config] "
 	    "[-d user] [-f sender]\n"
 	    "                      [-m folder] [--maildir path] "
-	    "[--rules file]\n");
+	    "[--rules file]\n"
+	    "                      [--lang sieve|procmail]\n");
 }
 
 /*
@@ -197,6 +199,7 @@ cmd_deliver(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "maildir", required_argument, NULL, 'M' },
 		{ "rules", required_argument, NULL, 'R' },
+		{ "lang", required_argument, NULL, 'L' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -207,7 +210,7 @@ cmd_deliver(int argc, char **argv)
 	struct passwd pw;
 	struct conf conf;
 	struct err e;
-	struct buf pwstrs = BUF_INIT, folders = BUF_INIT;
+	struct buf pwstrs = BUF_INIT, folders = BUF_INIT, rcptbuf = BUF_INIT;
 	struct msg *m = NULL;
 	char root[PATH_MAX], host[256], q1[256], q2[256], q3[256];
 	const char *home, *sender, *rcpt, *status = "deferred";
@@ -251,6 +254,16 @@ cmd_deliver(int argc, char **argv)
 			break;
 		case 'R':
 			o.rules = optarg;
+			break;
+		case 'L':
+			if (strcmp(optarg, "sieve") != 0 &&
+			    strcmp(optarg, "procmail") != 0) {
+				usage();
+				fprintf(stderr, "5.3.5 sluice: --lang must be "
+				    "sieve or procmail\n");
+				return EX_USAGE;
+			}
+			o.lang = optarg;
 			break;
 		case 'h':
 			usage();
@@ -306,9 +319,6 @@ cmd_deliver(int argc, char **argv)
 	else if (gethostname(host, sizeof host) == -1 || host[0] == '\0')
 		(void)snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
-	if (o.rules != NULL)
-		log_info("rule file %s: no rule language in this build yet, "
-		    "keeping", o.rules);
 
 	d.root = root;
 	d.sep = conf.mailbox_separator;
@@ -347,12 +357,44 @@ cmd_deliver(int argc, char **argv)
 		sender = m->envelope_from ? m->envelope_from : "";
 	d.sender = sender;
 
-	/* The rules. Here: -m FOLDER, else the implicit keep. */
+	/* The rules: -m FOLDER, else the rule files (Sieve), else the
+	 * implicit keep. Rule errors never fail the delivery. */
 	if (o.folder != NULL) {
 		struct action *a = actions_add(&l, ACT_FILEINTO, o.folder,
 		    "-m");
 
 		a->subscribe = 1;
+	} else {
+		struct lda_rules lr;
+		struct lda_rules_result res = { -1, 0, 0, NULL };
+		const char *user = o.user ? o.user : envor("USER",
+		    pw.pw_name ? pw.pw_name : "");
+
+		memset(&lr, 0, sizeof lr);
+		lr.conf = &conf;
+		lr.home = home;
+		lr.rules = o.rules;
+		lr.lang = o.lang;
+		lr.root = root;
+		lr.sep = conf.mailbox_separator;
+		lr.sender = sender;
+		if (getenv("RECIPIENT") != NULL) {
+			lr.recipient = getenv("RECIPIENT");
+		} else {
+			buf_reset(&rcptbuf);
+			buf_adds(&rcptbuf, user);
+			if (o.extension != NULL && o.extension[0] != '\0') {
+				buf_addc(&rcptbuf, conf.recipient_delimiter[0] ?
+				    conf.recipient_delimiter[0] : '+');
+				buf_adds(&rcptbuf, o.extension);
+			}
+			buf_addf(&rcptbuf, "@%s", host);
+			lr.recipient = rcptbuf.data;
+		}
+		lr.host = host;
+		lr.username = user;
+		lr.result = &res;
+		(void)lda_rules_eval(&lr, m, d.spool_fd, &l);
 	}
 	if (deliver_run(&d, &l, &e) == -1)
 		goto out;
@@ -387,6 +429,7 @@ out:
 	conf_free(&conf);
 	buf_free(&pwstrs);
 	buf_free(&folders);
+	buf_free(&rcptbuf);
 	log_close();
 	return code;
 }

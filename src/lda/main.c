@@ -14,6 +14,8 @@ static const struct {
 	const char *help;
 } cmds[] = {
 	{ "deliver", cmd_deliver, "deliver a message from stdin (Postfix mailbox_command)" },
+	{ "check", cmd_check, "compile rule files, report errors as file:line:col" },
+	{ "test", cmd_test, "dry run: the actions and a trace for messages" },
 };
 
 static void

@@ -13,7 +13,7 @@
 #include "conf.h"
 #include "limits.h"
 
-enum key_type { K_STR, K_BOOL, K_SECS, K_SEP };
+enum key_type { K_STR, K_BOOL, K_SECS, K_SEP, K_UINT, K_SIZE };
 
 struct key {
 	const char *name;
@@ -32,6 +32,36 @@ static const struct key keys[] = {
 	KEY(deliver_timeout, K_SECS),
 	KEY(hostname, K_STR),
 	KEY(mail_debug, K_BOOL),
+	KEY(sieve, K_STR),
+	{ "sieve_before", K_STR, offsetof(struct conf, sieve_before[0]) },
+	{ "sieve_before2", K_STR, offsetof(struct conf, sieve_before[1]) },
+	{ "sieve_before3", K_STR, offsetof(struct conf, sieve_before[2]) },
+	{ "sieve_before4", K_STR, offsetof(struct conf, sieve_before[3]) },
+	{ "sieve_before5", K_STR, offsetof(struct conf, sieve_before[4]) },
+	{ "sieve_before6", K_STR, offsetof(struct conf, sieve_before[5]) },
+	{ "sieve_before7", K_STR, offsetof(struct conf, sieve_before[6]) },
+	{ "sieve_before8", K_STR, offsetof(struct conf, sieve_before[7]) },
+	{ "sieve_before9", K_STR, offsetof(struct conf, sieve_before[8]) },
+	{ "sieve_after", K_STR, offsetof(struct conf, sieve_after[0]) },
+	{ "sieve_after2", K_STR, offsetof(struct conf, sieve_after[1]) },
+	{ "sieve_after3", K_STR, offsetof(struct conf, sieve_after[2]) },
+	{ "sieve_after4", K_STR, offsetof(struct conf, sieve_after[3]) },
+	{ "sieve_after5", K_STR, offsetof(struct conf, sieve_after[4]) },
+	{ "sieve_after6", K_STR, offsetof(struct conf, sieve_after[5]) },
+	{ "sieve_after7", K_STR, offsetof(struct conf, sieve_after[6]) },
+	{ "sieve_after8", K_STR, offsetof(struct conf, sieve_after[7]) },
+	{ "sieve_after9", K_STR, offsetof(struct conf, sieve_after[8]) },
+	KEY(sieve_default, K_STR),
+	KEY(sieve_global, K_STR),
+	KEY(sieve_user_log, K_STR),
+	KEY(sieve_max_script_size, K_SIZE),
+	KEY(sieve_max_actions, K_UINT),
+	KEY(sieve_max_redirects, K_UINT),
+	KEY(sieve_max_cpu_time, K_SECS),
+	KEY(sieve_extensions, K_STR),
+	KEY(sendmail_path, K_STR),
+	KEY(postmaster_address, K_STR),
+	KEY(store, K_STR),
 };
 
 void
@@ -45,6 +75,13 @@ conf_init(struct conf *c)
 	c->lda_mailbox_autosubscribe = 1;
 	c->quota_full_tempfail = 0;
 	c->deliver_timeout = LDA_DEFAULT_TIMEOUT;
+	c->sieve = xstrdup("~/.dovecot.sieve");
+	c->sieve_max_script_size = 1024 * 1024;
+	c->sieve_max_actions = 32;
+	c->sieve_max_redirects = 4;
+	c->sieve_max_cpu_time = 30;
+	c->sendmail_path = xstrdup("/usr/sbin/sendmail");
+	c->store = xstrdup("lmdb:~/.sluice/state");
 }
 
 void
@@ -54,6 +91,18 @@ conf_free(struct conf *c)
 	free(c->recipient_delimiter);
 	free(c->hostname);
 	free(c->path);
+	free(c->sieve);
+	for (size_t i = 0; i < CONF_MAX_SIEVE_SEQ; i++) {
+		free(c->sieve_before[i]);
+		free(c->sieve_after[i]);
+	}
+	free(c->sieve_default);
+	free(c->sieve_global);
+	free(c->sieve_user_log);
+	free(c->sieve_extensions);
+	free(c->sendmail_path);
+	free(c->postmaster_address);
+	free(c->store);
 	memset(c, 0, sizeof *c);
 }
 
@@ -94,6 +143,49 @@ parse_secs(const char *v, unsigned *out)
 	return 0;
 }
 
+/* "100", "64k", "1M", "1G" (Dovecot size units, binary). */
+static int
+parse_size(const char *v, unsigned long *out)
+{
+	unsigned long long n, mul = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1024; end++; break;
+	case 'm': case 'M': mul = 1024 * 1024; end++; break;
+	case 'g': case 'G': mul = 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || n > ULONG_MAX / mul)
+		return -1;
+	*out = (unsigned long)(n * mul);
+	return 0;
+}
+
+static int
+parse_uint(const char *v, unsigned *out)
+{
+	unsigned long n;
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n > 1000000)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
 int
 conf_set(struct conf *c, const char *key, const char *value,
     const char *where, struct err *e)
@@ -122,6 +214,18 @@ conf_set(struct conf *c, const char *key, const char *value,
 				return err_set(e, ERR_CONFIG,
 				    "%s: %s: expected seconds (1..86400), "
 				    "got \"%s\"", where, key, value);
+			return 0;
+		case K_UINT:
+			if (parse_uint(value, field) == -1)
+				return err_set(e, ERR_CONFIG,
+				    "%s: %s: expected a number, got \"%s\"",
+				    where, key, value);
+			return 0;
+		case K_SIZE:
+			if (parse_size(value, field) == -1)
+				return err_set(e, ERR_CONFIG,
+				    "%s: %s: expected a size (e.g. 1M), got "
+				    "\"%s\"", where, key, value);
 			return 0;
 		case K_SEP:
 			if ((value[0] != '.' && value[0] != '/') ||

@@ -9,6 +9,8 @@
 
 #include "err.h"
 
+#define CONF_MAX_SIEVE_SEQ	9	/* sieve_before .. sieve_before9 */
+
 struct conf {
 	char *maildir;			/* "~/Maildir": INBOX root */
 	char mailbox_separator;		/* '.' (Maildir++) or '/' */
@@ -19,6 +21,22 @@ struct conf {
 	unsigned deliver_timeout;	/* seconds for the whole delivery */
 	char *hostname;			/* for unique names; NULL: gethostname */
 	int mail_debug;			/* debug logging */
+
+	/* Sieve (Pigeonhole's names and defaults) */
+	char *sieve;			/* "~/.dovecot.sieve": the user's script */
+	char *sieve_before[CONF_MAX_SIEVE_SEQ];	/* sieve_before, _before2.. */
+	char *sieve_after[CONF_MAX_SIEVE_SEQ];	/* sieve_after, _after2.. */
+	char *sieve_default;		/* used when the user has no script */
+	char *sieve_global;		/* directory of :global includes */
+	char *sieve_user_log;		/* NULL: the script path + ".log" */
+	unsigned long sieve_max_script_size;	/* bytes, 1M */
+	unsigned sieve_max_actions;	/* 32 */
+	unsigned sieve_max_redirects;	/* 4 */
+	unsigned sieve_max_cpu_time;	/* seconds, 30 */
+	char *sieve_extensions;		/* "+a -b" or a list; NULL: default */
+	char *sendmail_path;		/* "/usr/sbin/sendmail" */
+	char *postmaster_address;	/* From of reject/MDN; NULL: derived */
+	char *store;			/* "lmdb:~/.sluice/state" */
 	char *path;			/* the file read, or NULL */
 };
 

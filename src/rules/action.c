@@ -26,6 +26,15 @@ actions_free(struct action_list *l)
 		free(a->arg);
 		free(a->value);
 		free(a->result);
+		free(a->subject);
+		free(a->from);
+		free(a->to);
+		free(a->handle);
+		if (a->argv != NULL) {
+			for (k = 0; a->argv[k] != NULL; k++)
+				free(a->argv[k]);
+			free(a->argv);
+		}
 		if (a->keywords != NULL) {
 			for (k = 0; a->keywords[k] != NULL; k++)
 				free(a->keywords[k]);
@@ -92,6 +101,7 @@ action_type_name(enum act_type t)
 		[ACT_REJECT] = "reject", [ACT_EREJECT] = "ereject",
 		[ACT_VACATION] = "vacation", [ACT_ADDHEADER] = "addheader",
 		[ACT_DELETEHEADER] = "deleteheader", [ACT_MBOX] = "mbox",
+		[ACT_NOTIFY] = "notify", [ACT_STORE_MARK] = "mark",
 	};
 
 	return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";

@@ -24,6 +24,9 @@ enum act_type {
 	ACT_ADDHEADER,		/* add header (name: value) */
 	ACT_DELETEHEADER,	/* delete header (name) */
 	ACT_MBOX,		/* append to an mbox file (arg: path) */
+	ACT_NOTIFY,		/* enotify (arg: method URI, value: message) */
+	ACT_STORE_MARK,		/* remember arg in the store for ttl seconds
+				 * once the delivery is committed (duplicate) */
 };
 
 /* Outcome of one action after deliver_run(). */
@@ -51,7 +54,39 @@ struct action {
 	unsigned create:1;	/* fileinto :create: make the folder */
 	unsigned copy:1;	/* :copy: does not cancel implicit keep */
 	unsigned subscribe:1;	/* subscribe a folder this action creates */
+	unsigned last:1;	/* addheader :last */
+	unsigned mime:1;	/* vacation :mime: arg is a MIME entity */
 	const char *origin;	/* "file:line" of the rule, or NULL */
+
+	/*
+	 * Action-specific fields (NULL/0 when unused; all owned):
+	 *   ACT_ADDHEADER	arg name, value value, last
+	 *   ACT_DELETEHEADER	arg name, index: 1-based occurrence among the
+	 *			fields of that name at the time of the edit
+	 *			(edits apply in list order), 0 = all; with
+	 *			last, index counts from the last one
+	 *   ACT_VACATION	arg reason, subject, from, to (the reply's
+	 *			recipient, decided by the rules), handle: the
+	 *			full state-store key of this reply (the rules
+	 *			build it, e.g. from recipient, sender and
+	 *			:handle), period: its TTL in seconds; mime.
+	 *			The executor skips the reply when the key is
+	 *			present, sends, then sets it for period
+	 *			seconds (no store: no reply)
+	 *   ACT_REDIRECT	arg address, copy
+	 *   ACT_REJECT/EREJECT	arg reason
+	 *   ACT_PIPE/FILTER	arg program name, argv (NULL-terminated args)
+	 *   ACT_NOTIFY		arg method URI, value message, from, subject,
+	 *			importance in index (1..3)
+	 *   ACT_STORE_MARK	arg store key, period ttl seconds
+	 */
+	char *subject;
+	char *from;
+	char *to;
+	char *handle;
+	char **argv;
+	long period;
+	int index;
 
 	/* Set by the executor. */
 	enum act_status status;

@@ -19,6 +19,9 @@
 #   CONTENDERS="bare sluice procmail maildrop dovecot-lda"
 #   LDA=/usr/lib/dovecot/dovecot-lda
 #   KEEP=1        keep the scratch directory (printed) for inspection
+#   BENCH_DIR=/tmp where the Maildirs go; BENCH_DIR=/dev/shm measures the
+#                 CPU and system-call cost without the disk's fsync time
+#                 (the ratios on a real disk swing with the disk's mood)
 #
 # Contenders, each one process per message, as Postfix's local(8) runs a
 # mailbox_command, each into a fresh Maildir per run:
@@ -60,7 +63,7 @@ for c in $CONTENDERS; do
 	esac
 done
 
-B=$(mktemp -d /tmp/sluice-bench.XXXXXX) || bail "mktemp failed"
+B=$(mktemp -d "${BENCH_DIR:-/tmp}/sluice-bench.XXXXXX") || bail "mktemp failed"
 chmod 755 "$B"
 if [ "${KEEP:-0}" = 1 ]; then
 	echo "# scratch: $B"

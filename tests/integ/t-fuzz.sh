@@ -1,8 +1,10 @@
 #!/bin/sh
-# t-fuzz.sh - a short, bounded libFuzzer run over the header, address and
-# MIME parsers (tests/fuzz/fuzz-msg.c), built with clang, ASan and UBSan.
-# FUZZ_SECONDS (default 20) bounds the run; a crash, leak or sanitizer
-# report fails the test and leaves the reproducer in the scratch dir log.
+# t-fuzz.sh - short, bounded libFuzzer runs over the header, address and
+# MIME parsers (tests/fuzz/fuzz-msg.c) and the Sieve lexer, parser and
+# validator (tests/fuzz/fuzz-sieve.c), built with clang, ASan and UBSan.
+# FUZZ_SECONDS (default 20) bounds the msg run, FUZZ_SIEVE_SECONDS
+# (default 15) the Sieve run; a crash, leak or sanitizer report fails the
+# test and leaves the reproducer in the scratch dir log.
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integ/lib.sh"
 scratch
 command -v clang >/dev/null 2>&1 || bail "clang is not installed (tests/install-deps.sh test installs it)"
@@ -26,4 +28,28 @@ runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$SCRATCH/fuzz.log")
 diag "executed units: ${runs:-?}"
 [ "${runs:-0}" -gt 1000 ]; ok $? "libFuzzer ran more than 1000 inputs (${runs:-0})"
 [ "$rc" -eq 0 ] || grep -E 'ERROR|SUMMARY|Test unit written' "$SCRATCH/fuzz.log" | head -20 | sed 's/^/# /'
+
+# -- the Sieve compiler
+clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -D_GNU_SOURCE -I"$S" -I"$TOP_BUILDDIR" -o "$SCRATCH/fuzz-sieve" \
+    "$TOP_SRCDIR/tests/fuzz/fuzz-sieve.c" "$S"/rules/sieve/*.c \
+    "$S"/rules/action.c "$S"/msg/*.c "$S"/lib/*.c \
+    $(pkg-config --cflags --libs libpcre2-8) >"$SCRATCH/build-sieve.log" 2>&1
+rc=$?
+is "$rc" 0 "Sieve fuzz target builds"
+if [ "$rc" -eq 0 ]; then
+	mkdir -p "$SCRATCH/corpus-sieve"
+	cp "$TOP_SRCDIR"/tests/fuzz/seeds-sieve/* "$SCRATCH/corpus-sieve/" 2>/dev/null
+	(cd "$SCRATCH" && ./fuzz-sieve -max_total_time="${FUZZ_SIEVE_SECONDS:-15}" \
+	    -rss_limit_mb=1024 -max_len=16384 -timeout=10 -print_final_stats=1 \
+	    corpus-sieve >"$SCRATCH/fuzz-sieve.log" 2>&1)
+	rc=$?
+	is "$rc" 0 "Sieve libFuzzer: no crash, leak, timeout or sanitizer report in ${FUZZ_SIEVE_SECONDS:-15} s"
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$SCRATCH/fuzz-sieve.log")
+	diag "Sieve executed units: ${runs:-?}"
+	[ "${runs:-0}" -gt 1000 ]; ok $? "Sieve libFuzzer ran more than 1000 inputs (${runs:-0})"
+	[ "$rc" -eq 0 ] || grep -E 'ERROR|SUMMARY|Test unit written' "$SCRATCH/fuzz-sieve.log" | head -20 | sed 's/^/# /'
+else
+	sed 's/^/# /' "$SCRATCH/build-sieve.log" | head -30
+fi
 done_testing

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "deliver/deliver.h"
+#include "store/store.h"
 #include "lib/log.h"
 #include "tap.h"
 
@@ -83,9 +84,9 @@ static const struct row rows[] = {
 	  "+Lists\tx" },
 	{ "ereject", 1, { { ACT_EREJECT, "go away", 0, 0, 0, 0, NULL } }, 1,
 	  NULL, -1, ERR_PERM, { NULL }, ACT_DONE, NULL },
-	{ "redirect unsupported keeps", 1, { { ACT_REDIRECT, "x@example.org",
+	{ "bad redirect address keeps", 1, { { ACT_REDIRECT, "not an address",
 	  0, 0, 0, 0, NULL } }, 1, NULL, 0, ERR_NONE, { "INBOX:new:", NULL },
-	  ACT_UNSUPPORTED, NULL },
+	  ACT_FAILED, NULL },
 	{ "keyword mapped", 1, { { ACT_FILEINTO, "Work", FLAG_SEEN, 0, 0, 0,
 	  "$Junk" } }, 1, "keywords", 0, ERR_NONE, { "Work:cur::2,Sb", NULL },
 	  ACT_DONE, NULL },
@@ -98,6 +99,8 @@ static const struct row rows[] = {
 };
 
 static char root[256];
+static char fake_sendmail[300];	/* records argv and stdin (setup_fake) */
+static char fake_dir[128];
 
 static void
 rm_rf(const char *path)
@@ -211,6 +214,7 @@ run_row(size_t i, const struct row *r)
 	d.autosubscribe = 0;
 	d.host = "test.example";
 	d.sender = "a@example.org";
+	d.sendmail_path = fake_sendmail;
 	d.msg = msg_new();
 	err_clear(&e);
 	if (deliver_spool_open(&d, &e) == -1) {
@@ -300,12 +304,726 @@ run_row(size_t i, const struct row *r)
 	msg_free(&d.msg);
 }
 
+/* ---- a fake state store (the real one is not linked here) ---- */
+
+struct store {
+	int down;
+	char keys[8][512];
+	long ttls[8];
+	int n;
+};
+
+static struct store fake_store;
+
+int
+store_get(struct store *s, struct span key, struct buf *val_out,
+    struct err *e)
+{
+	int i;
+
+	if (s->down)
+		return err_set(e, ERR_TEMP, "store down");
+	for (i = 0; i < s->n; i++)
+		if (strlen(s->keys[i]) == key.len &&
+		    memcmp(s->keys[i], key.p, key.len) == 0) {
+			buf_adds(val_out, "1");
+			return 1;
+		}
+	return 0;
+}
+
+int
+store_set(struct store *s, struct span key, struct span val, long ttl,
+    struct err *e)
+{
+	(void)val;
+	if (s->down)
+		return err_set(e, ERR_TEMP, "store down");
+	if (s->n < 8 && key.len < sizeof s->keys[0]) {
+		memcpy(s->keys[s->n], key.p, key.len);
+		s->keys[s->n][key.len] = '\0';
+		s->ttls[s->n++] = ttl;
+	}
+	return 0;
+}
+
+/* The fake sendmail: call N writes fake_dir/args.N (one argument per
+ * line) and fake_dir/msg.N (its stdin), and exits with the number in
+ * fake_dir/exit if that exists. */
+static void
+setup_fake(void)
+{
+	FILE *fp;
+
+	(void)snprintf(fake_dir, sizeof fake_dir, "/tmp/test-exec-sm.%ld",
+	    (long)getpid());
+	mkdir(fake_dir, 0700);
+	(void)snprintf(fake_sendmail, sizeof fake_sendmail, "%s/sendmail",
+	    fake_dir);
+	fp = fopen(fake_sendmail, "w");
+	fprintf(fp, "#!/bin/sh\nd='%s'\nn=0\n"
+	    "while [ -e \"$d/args.$n\" ]; do n=$((n+1)); done\n"
+	    "for a in \"$@\"; do printf '%%s\\n' \"$a\"; done > \"$d/args.$n\"\n"
+	    "cat > \"$d/msg.$n\"\n"
+	    "if [ -e \"$d/exit\" ]; then exit $(cat \"$d/exit\"); fi\n"
+	    "exit 0\n", fake_dir);
+	fclose(fp);
+	chmod(fake_sendmail, 0755);
+}
+
+static void
+reset_fake(int exit_code)
+{
+	char cmd[700];
+	FILE *fp;
+
+	(void)snprintf(cmd, sizeof cmd, "rm -f '%s'/args.* '%s'/msg.* "
+	    "'%s'/exit '%s'/piped", fake_dir, fake_dir, fake_dir, fake_dir);
+	if (system(cmd) != 0)
+		diag("reset failed");
+	if (exit_code != 0) {
+		(void)snprintf(cmd, sizeof cmd, "%s/exit", fake_dir);
+		fp = fopen(cmd, "w");
+		fprintf(fp, "%d\n", exit_code);
+		fclose(fp);
+	}
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *p;
+	size_t n;
+	long len;
+
+	if (fp == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	p = malloc((size_t)len + 1);
+	n = fread(p, 1, (size_t)len, fp);
+	p[n] = '\0';
+	fclose(fp);
+	return p;
+}
+
+/* Call n's argv ("a|b|c") and stdin, or NULL when there was no call n. */
+static char *
+call_args(int n)
+{
+	char path[400], *p, *q;
+
+	(void)snprintf(path, sizeof path, "%s/args.%d", fake_dir, n);
+	if ((p = slurp(path)) == NULL)
+		return NULL;
+	for (q = p; *q != '\0'; q++)
+		if (*q == '\n')
+			*q = q[1] == '\0' ? '\0' : '|';
+	return p;
+}
+
+static char *
+call_msg(int n)
+{
+	char path[400];
+
+	(void)snprintf(path, sizeof path, "%s/msg.%d", fake_dir, n);
+	return slurp(path);
+}
+
+static const char msg2[] =
+    "Return-Path: <a@example.org>\n"
+    "Delivered-To: me@example.net\n"
+    "X-Sieve: other\n"
+    "From: A <a@example.org>\n"
+    "To: me@example.net\n"
+    "Subject: hello\n"
+    "Message-ID: <id1@example.org>\n"
+    "\n"
+    "body line\n";
+
+/* A fresh Maildir and a context with msg spooled; the caller adds
+ * actions and calls xrun(). */
+static void
+xopen(struct deliver_ctx *d, const char *msg)
+{
+	char path[512];
+	struct err e;
+	FILE *fp;
+	int in;
+
+	rm_rf(root);
+	mkdir(root, 0700);
+	memset(d, 0, sizeof *d);
+	d->root = root;
+	d->sep = '.';
+	d->autocreate = 1;
+	d->host = "test.example";
+	d->sender = "a@example.org";
+	d->recipient = "me@example.net";
+	d->sendmail_path = fake_sendmail;
+	d->postmaster_address = "postmaster@example.net";
+	d->msg = msg_new();
+	d->spool_fd = -1;
+	if (deliver_spool_open(d, &e) == -1)
+		diag("spool open: %s", e.msg);
+	(void)snprintf(path, sizeof path, "%s.msg", root);
+	fp = fopen(path, "w");
+	fputs(msg, fp);
+	fclose(fp);
+	in = open(path, O_RDONLY);
+	if (msg_spool(d->msg, in, d->spool_fd, &e) == -1)
+		diag("spool: %s", e.msg);
+	close(in);
+	unlink(path);
+}
+
+static int
+xrun(struct deliver_ctx *d, struct action_list *l, struct err *e)
+{
+	int ret;
+
+	err_clear(e);
+	ret = deliver_run(d, l, e);
+	deliver_spool_close(d);
+	return ret;
+}
+
+/* The one stored message under root (any folder), or NULL. */
+static char *
+stored_file(char *name, size_t size)
+{
+	char cmd[600], line[512];
+	FILE *fp;
+	char *p = NULL;
+
+	(void)snprintf(cmd, sizeof cmd, "find '%s' -path '*/new/*' -type f "
+	    "-o -path '*/cur/*' -type f", root);
+	if ((fp = popen(cmd, "r")) != NULL) {
+		if (fgets(line, sizeof line, fp) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			(void)snprintf(name, size, "%s", line);
+			p = slurp(line);
+		}
+		pclose(fp);
+	}
+	return p;
+}
+
+static void
+test_redirect(void)
+{
+	struct deliver_ctx d;
+	struct action_list l;
+	struct err e;
+	char *args, *m;
+
+	/* redirect: sendmail argv, envelope, trace header, bytes */
+	reset_fake(0);
+	xopen(&d, msg2);
+	actions_init(&l);
+	actions_add(&l, ACT_REDIRECT, "x@example.com", "test");
+	is_int(xrun(&d, &l, &e), 0, "redirect: ok (%s)", e.msg);
+	args = call_args(0);
+	is_str(args, "-i|-f|a@example.org|--|x@example.com",
+	    "redirect: argv, envelope from the original sender");
+	m = call_msg(0);
+	is_str(m, "X-Sieve: sluice\n"
+	    "X-Sieve-Redirected-From: me@example.net\n"
+	    "Delivered-To: me@example.net\n"
+	    "From: A <a@example.org>\n"
+	    "To: me@example.net\n"
+	    "Subject: hello\n"
+	    "Message-ID: <id1@example.org>\n"
+	    "\n"
+	    "body line\n", "redirect: Return-Path/X-Sieve dropped, trace "
+	    "prepended, rest as stored");
+	is_int(l.v[0].status, ACT_DONE, "redirect: done");
+	is_int(total_files(), 0, "redirect: nothing stored");
+	ok(call_args(1) == NULL, "redirect: one call");
+	free(args);
+	free(m);
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* permanent failure: the message is kept */
+	reset_fake(1);
+	xopen(&d, msg2);
+	actions_init(&l);
+	actions_add(&l, ACT_REDIRECT, "x@example.com", "test");
+	is_int(xrun(&d, &l, &e), 0, "redirect failure: delivered");
+	is_int(l.v[0].status, ACT_FAILED, "redirect failure: failed");
+	is_int(total_files(), 1, "redirect failure: kept in INBOX");
+	ok(l.n == 2 && l.v[1].type == ACT_KEEP && l.v[1].status == ACT_DONE,
+	    "redirect failure: fallback keep recorded");
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* temporary failure, nothing stored or sent: exit 75, retry */
+	reset_fake(75);
+	xopen(&d, msg2);
+	actions_init(&l);
+	actions_add(&l, ACT_REDIRECT, "x@example.com", "test");
+	is_int(xrun(&d, &l, &e), -1, "redirect tempfail: deferred");
+	is_int(e.cls, ERR_TEMP, "redirect tempfail: ERR_TEMP");
+	is_int(total_files(), 0, "redirect tempfail: nothing stored");
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* temporary failure after a store: no retry (no duplicate) */
+	reset_fake(75);
+	xopen(&d, msg2);
+	actions_init(&l);
+	actions_add(&l, ACT_REDIRECT, "x@example.com", "test")->copy = 1;
+	l.implicit_keep = 1;
+	is_int(xrun(&d, &l, &e), 0, "redirect :copy tempfail: delivered");
+	is_int(total_files(), 1, "redirect :copy tempfail: the kept copy only");
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* loop: the target already had the message (Delivered-To) */
+	reset_fake(0);
+	xopen(&d, msg2);
+	actions_init(&l);
+	actions_add(&l, ACT_REDIRECT, "ME@example.net", "test");
+	is_int(xrun(&d, &l, &e), 0, "redirect loop: delivered");
+	ok(call_args(0) == NULL, "redirect loop: not sent");
+	is_int(total_files(), 1, "redirect loop: kept");
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* duplicate tracking through the store */
+	reset_fake(0);
+	memset(&fake_store, 0, sizeof fake_store);
+	xopen(&d, msg2);
+	d.store = &fake_store;
+	actions_init(&l);
+	actions_add(&l, ACT_REDIRECT, "x@example.com", "test");
+	(void)xrun(&d, &l, &e);
+	actions_free(&l);
+	msg_free(&d.msg);
+	ok(fake_store.n == 1 && fake_store.ttls[0] == 12 * 3600,
+	    "redirect: remembered for 12 hours");
+	xopen(&d, msg2);
+	d.store = &fake_store;
+	actions_init(&l);
+	actions_add(&l, ACT_REDIRECT, "x@example.com", "test");
+	is_int(xrun(&d, &l, &e), 0, "redirect duplicate: ok");
+	is_int(l.v[0].status, ACT_SKIPPED, "redirect duplicate: skipped");
+	ok(call_args(1) == NULL, "redirect duplicate: not sent again");
+	actions_free(&l);
+	msg_free(&d.msg);
+}
+
+static void
+test_reject(void)
+{
+	struct deliver_ctx d;
+	struct action_list l;
+	struct err e;
+	char *args, *m;
+
+	reset_fake(0);
+	xopen(&d, msg2);
+	actions_init(&l);
+	actions_add(&l, ACT_REJECT, "I do not want this", "test");
+	is_int(xrun(&d, &l, &e), 0, "reject: ok (%s)", e.msg);
+	args = call_args(0);
+	is_str(args, "-i|-f|<>|--|a@example.org",
+	    "reject: MDN to the sender, from <>");
+	m = call_msg(0);
+	ok(m != NULL && strstr(m, "\nTo: <a@example.org>\n") != NULL,
+	    "reject: To the sender");
+	ok(m != NULL && strstr(m, "From: Mail Delivery Subsystem "
+	    "<postmaster@example.net>\n") != NULL, "reject: From postmaster");
+	ok(m != NULL && strstr(m, "Content-Type: multipart/report; "
+	    "report-type=disposition-notification;") != NULL,
+	    "reject: multipart/report");
+	ok(m != NULL && strstr(m, "Auto-Submitted: auto-replied") != NULL,
+	    "reject: auto-submitted");
+	ok(m != NULL && strstr(m, "Content-Type: message/disposition-"
+	    "notification\n\nReporting-UA: test.example; sluice\n") != NULL,
+	    "reject: disposition part");
+	ok(m != NULL && strstr(m, "Final-Recipient: rfc822; me@example.net\n")
+	    != NULL, "reject: final recipient");
+	ok(m != NULL && strstr(m, "Disposition: automatic-action/MDN-sent-"
+	    "automatically; deleted\n") != NULL, "reject: disposition");
+	ok(m != NULL && strstr(m, "I do not want this\n") != NULL,
+	    "reject: the reason");
+	ok(m != NULL && strstr(m, "Content-Type: message/rfc822\n\n"
+	    "Return-Path: <a@example.org>\n") != NULL,
+	    "reject: the original attached");
+	ok(m != NULL && strstr(m, "body line\n\n--") != NULL,
+	    "reject: closing boundary");
+	is_int(total_files(), 0, "reject: nothing stored");
+	free(args);
+	free(m);
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* never to <> */
+	reset_fake(0);
+	xopen(&d, msg2);
+	d.sender = "";
+	actions_init(&l);
+	actions_add(&l, ACT_REJECT, "no", "test");
+	is_int(xrun(&d, &l, &e), 0, "reject <>: ok");
+	ok(call_args(0) == NULL, "reject <>: no MDN sent");
+	is_int(l.v[0].status, ACT_SKIPPED, "reject <>: skipped");
+	is_int(total_files(), 0, "reject <>: nothing stored");
+	actions_free(&l);
+	msg_free(&d.msg);
+}
+
+static void
+test_vacation(void)
+{
+	struct deliver_ctx d;
+	struct action_list l;
+	struct action *a;
+	struct err e;
+	char *args, *m;
+
+	reset_fake(0);
+	memset(&fake_store, 0, sizeof fake_store);
+	xopen(&d, msg2);
+	d.store = &fake_store;
+	actions_init(&l);
+	l.implicit_keep = 1;
+	a = actions_add(&l, ACT_VACATION, "I am away.", "test");
+	a->to = strdup("a@example.org");
+	a->handle = strdup("vacation:me@example.net:a@example.org:h1");
+	a->period = 3 * 86400;
+	is_int(xrun(&d, &l, &e), 0, "vacation: ok (%s)", e.msg);
+	args = call_args(0);
+	is_str(args, "-i|-f|<>|--|a@example.org",
+	    "vacation: to the sender, envelope <>");
+	m = call_msg(0);
+	ok(m != NULL && strstr(m, "\nAuto-Submitted: auto-replied "
+	    "(vacation)\n") != NULL, "vacation: Auto-Submitted");
+	ok(m != NULL && strstr(m, "\nIn-Reply-To: <id1@example.org>\n") !=
+	    NULL, "vacation: In-Reply-To");
+	ok(m != NULL && strstr(m, "\nReferences: <id1@example.org>\n") !=
+	    NULL, "vacation: References");
+	ok(m != NULL && strstr(m, "\nSubject: Auto: hello\n") != NULL,
+	    "vacation: Subject Auto:");
+	ok(m != NULL && strstr(m, "\nFrom: <me@example.net>\n") != NULL,
+	    "vacation: From the recipient");
+	ok(m != NULL && strstr(m, "\nTo: <a@example.org>\n") != NULL,
+	    "vacation: To");
+	ok(m != NULL && strstr(m, "\nDate: ") != NULL &&
+	    strstr(m, "\nMessage-ID: <") != NULL, "vacation: Date, Message-ID");
+	ok(m != NULL && strstr(m, "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 7bit\n\nI am away.\n") != NULL,
+	    "vacation: text body");
+	is_int(total_files(), 1, "vacation: message kept");
+	ok(fake_store.n == 1 && strcmp(fake_store.keys[0], a->handle) == 0 &&
+	    fake_store.ttls[0] == 3 * 86400, "vacation: handle remembered "
+	    "for the period");
+	free(args);
+	free(m);
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* the second time within the period: no reply */
+	xopen(&d, msg2);
+	d.store = &fake_store;
+	actions_init(&l);
+	a = actions_add(&l, ACT_VACATION, "I am away.", "test");
+	a->to = strdup("a@example.org");
+	a->handle = strdup("vacation:me@example.net:a@example.org:h1");
+	(void)xrun(&d, &l, &e);
+	is_int(l.v[0].status, ACT_SKIPPED, "vacation again: skipped");
+	ok(call_args(1) == NULL, "vacation again: not sent");
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* no store, or the store down: no reply (no storms) */
+	reset_fake(0);
+	xopen(&d, msg2);
+	actions_init(&l);
+	a = actions_add(&l, ACT_VACATION, "x", "test");
+	a->to = strdup("a@example.org");
+	(void)xrun(&d, &l, &e);
+	is_int(l.v[0].status, ACT_SKIPPED, "vacation no store: skipped");
+	ok(call_args(0) == NULL, "vacation no store: not sent");
+	actions_free(&l);
+	msg_free(&d.msg);
+	fake_store.down = 1;
+	xopen(&d, msg2);
+	d.store = &fake_store;
+	actions_init(&l);
+	a = actions_add(&l, ACT_VACATION, "x", "test");
+	a->to = strdup("a@example.org");
+	a->handle = strdup("other");
+	(void)xrun(&d, &l, &e);
+	is_int(l.v[0].status, ACT_SKIPPED, "vacation store down: skipped");
+	ok(call_args(0) == NULL, "vacation store down: not sent");
+	actions_free(&l);
+	msg_free(&d.msg);
+	fake_store.down = 0;
+
+	/* non-ASCII subject and body: encoded */
+	reset_fake(0);
+	memset(&fake_store, 0, sizeof fake_store);
+	xopen(&d, msg2);
+	d.store = &fake_store;
+	actions_init(&l);
+	a = actions_add(&l, ACT_VACATION, "Bient\xc3\xb4t", "test");
+	a->to = strdup("a@example.org");
+	a->subject = strdup("Absent \xc3\xa9t\xc3\xa9");
+	(void)xrun(&d, &l, &e);
+	m = call_msg(0);
+	ok(m != NULL && strstr(m, "\nSubject: =?utf-8?q?Absent_=C3=A9t=C3=A9?="
+	    "\n") != NULL, "vacation: RFC 2047 subject");
+	ok(m != NULL && strstr(m, "Content-Transfer-Encoding: quoted-printable"
+	    "\n\nBient=C3=B4t\n") != NULL, "vacation: QP body");
+	free(m);
+	actions_free(&l);
+	msg_free(&d.msg);
+}
+
+static void
+test_notify(void)
+{
+	struct deliver_ctx d;
+	struct action_list l;
+	struct action *a;
+	struct err e;
+	char *args, *m;
+
+	reset_fake(0);
+	xopen(&d, msg2);
+	actions_init(&l);
+	l.implicit_keep = 1;
+	a = actions_add(&l, ACT_NOTIFY,
+	    "mailto:n@example.com?cc=c@example.com&subject=New%20mail", "test");
+	a->value = strdup("You have mail");
+	is_int(xrun(&d, &l, &e), 0, "notify: ok");
+	args = call_args(0);
+	is_str(args, "-i|-f|<>|--|n@example.com|c@example.com",
+	    "notify: recipients from the URI, envelope <>");
+	m = call_msg(0);
+	ok(m != NULL && strstr(m, "\nAuto-Submitted: auto-notified\n") != NULL,
+	    "notify: Auto-Submitted");
+	ok(m != NULL && strstr(m, "\nSubject: New mail\n") != NULL,
+	    "notify: subject from the URI");
+	ok(m != NULL && strstr(m, "\nFrom: Postmaster "
+	    "<postmaster@example.net>\n") != NULL, "notify: From postmaster");
+	ok(m != NULL && strstr(m, "\nCc: <c@example.com>\n") != NULL,
+	    "notify: Cc");
+	ok(m != NULL && strstr(m, "\n\nYou have mail\n") != NULL,
+	    "notify: message");
+	is_int(total_files(), 1, "notify: message kept");
+	free(args);
+	free(m);
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	reset_fake(0);
+	xopen(&d, msg2);
+	actions_init(&l);
+	l.implicit_keep = 1;
+	actions_add(&l, ACT_NOTIFY, "xmpp:someone@example.com", "test");
+	is_int(xrun(&d, &l, &e), 0, "notify xmpp: delivered");
+	is_int(l.v[0].status, ACT_UNSUPPORTED, "notify xmpp: unsupported");
+	is_int(total_files(), 1, "notify xmpp: kept");
+	actions_free(&l);
+	msg_free(&d.msg);
+}
+
+static void
+test_programs(void)
+{
+	struct deliver_ctx d;
+	struct action_list l;
+	struct action *a;
+	struct err e;
+	char bin[400], path[500], name[600], *m;
+	FILE *fp;
+
+	(void)snprintf(bin, sizeof bin, "%s/bin", fake_dir);
+	mkdir(bin, 0700);
+	(void)snprintf(path, sizeof path, "%s/rec", bin);
+	fp = fopen(path, "w");
+	fprintf(fp, "#!/bin/sh\necho \"$1\" > '%s/piped.arg'\n"
+	    "cat > '%s/piped'\n", fake_dir, fake_dir);
+	fclose(fp);
+	chmod(path, 0755);
+	(void)snprintf(path, sizeof path, "%s/up", bin);
+	fp = fopen(path, "w");
+	fputs("#!/bin/sh\nexec tr a-z A-Z\n", fp);
+	fclose(fp);
+	chmod(path, 0755);
+
+	/* pipe: the stored message on stdin, with the given args */
+	reset_fake(0);
+	xopen(&d, msg2);
+	d.pipe_bin_dir = bin;
+	actions_init(&l);
+	l.implicit_keep = 0;	/* pipe without :copy (the rules decide) */
+	a = actions_add(&l, ACT_PIPE, "rec", "test");
+	a->argv = calloc(2, sizeof *a->argv);
+	a->argv[0] = strdup("arg one");
+	is_int(xrun(&d, &l, &e), 0, "pipe: ok (%s)", e.msg);
+	is_int(l.v[0].status, ACT_DONE, "pipe: done");
+	(void)snprintf(path, sizeof path, "%s/piped", fake_dir);
+	m = slurp(path);
+	is_str(m, msg2, "pipe: the message on stdin");
+	free(m);
+	(void)snprintf(path, sizeof path, "%s/piped.arg", fake_dir);
+	m = slurp(path);
+	is_str(m, "arg one\n", "pipe: argument passed as one word");
+	free(m);
+	is_int(total_files(), 0, "pipe: nothing stored");
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* names outside the bin dir are refused, and the mail kept */
+	{
+		const char *bad[] = { "../bin/rec", "/bin/sh", ".rec", "nope" };
+		size_t k;
+
+		for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+			reset_fake(0);
+			xopen(&d, msg2);
+			d.pipe_bin_dir = bin;
+			actions_init(&l);
+			l.implicit_keep = 0;
+			actions_add(&l, ACT_PIPE, bad[k], "test");
+			is_int(xrun(&d, &l, &e), 0, "pipe %s: delivered",
+			    bad[k]);
+			is_int(l.v[0].status, ACT_FAILED, "pipe %s: refused",
+			    bad[k]);
+			is_int(total_files(), 1, "pipe %s: kept", bad[k]);
+			actions_free(&l);
+			msg_free(&d.msg);
+		}
+	}
+
+	/* filter: the output replaces the message; S=/W= follow */
+	xopen(&d, msg2);
+	d.filter_bin_dir = bin;
+	actions_init(&l);
+	l.implicit_keep = 1;
+	actions_add(&l, ACT_FILTER, "up", "test");
+	is_int(xrun(&d, &l, &e), 0, "filter: ok (%s)", e.msg);
+	is_int(l.v[0].status, ACT_DONE, "filter: done");
+	m = stored_file(name, sizeof name);
+	ok(m != NULL && strncmp(m, "RETURN-PATH: <A@EXAMPLE.ORG>\n", 29) == 0,
+	    "filter: stored message is the output");
+	if (m != NULL) {
+		char want[64];
+
+		(void)snprintf(want, sizeof want, ",S=%zu,W=%zu", strlen(m),
+		    strlen(m) + 9);
+		ok(strstr(name, want) != NULL, "filter: %s in %s", want, name);
+	}
+	free(m);
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* header edits are in the stored file, with exact S=/W= */
+	xopen(&d, msg2);
+	actions_init(&l);
+	l.implicit_keep = 1;
+	a = actions_add(&l, ACT_ADDHEADER, "X-Tag", "test");
+	a->value = strdup("tagged");
+	actions_add(&l, ACT_DELETEHEADER, "X-Sieve", "test");
+	actions_add(&l, ACT_DELETEHEADER, "Received", "test");
+	is_int(xrun(&d, &l, &e), 0, "edits: ok (%s)", e.msg);
+	m = stored_file(name, sizeof name);
+	ok(m != NULL && strncmp(m, "X-Tag: tagged\nReturn-Path:", 26) == 0 &&
+	    strstr(m, "X-Sieve") == NULL, "edits: stored file edited");
+	is_int(l.v[2].status, ACT_FAILED, "edits: Received refused");
+	if (m != NULL) {
+		char want[64];
+
+		(void)snprintf(want, sizeof want, ",S=%zu,W=%zu", strlen(m),
+		    strlen(m) + 9);
+		ok(strstr(name, want) != NULL, "edits: %s in %s", want, name);
+	}
+	free(m);
+	actions_free(&l);
+	msg_free(&d.msg);
+}
+
+static void
+test_dry_run(void)
+{
+	struct deliver_ctx d;
+	struct action_list l;
+	struct action *a;
+	struct err e;
+	char path[600];
+	size_t i;
+	int all_done = 1;
+
+	reset_fake(0);
+	memset(&fake_store, 0, sizeof fake_store);
+	xopen(&d, msg2);
+	d.dry_run = 1;
+	d.store = &fake_store;
+	actions_init(&l);
+	actions_add(&l, ACT_FILEINTO, "Work", "test");
+	a = actions_add(&l, ACT_ADDHEADER, "X-Tag", "test");
+	a->value = strdup("t");
+	actions_add(&l, ACT_REDIRECT, "x@example.com", "test");
+	a = actions_add(&l, ACT_VACATION, "away", "test");
+	a->to = strdup("a@example.org");
+	a->handle = strdup("h");
+	actions_add(&l, ACT_REJECT, "no", "test");
+	actions_add(&l, ACT_NOTIFY, "mailto:n@example.com", "test");
+	a = actions_add(&l, ACT_STORE_MARK, "dup-key", "test");
+	a->period = 60;
+	is_int(xrun(&d, &l, &e), 0, "dry run: ok (%s)", e.msg);
+	for (i = 0; i < l.n; i++)
+		if (l.v[i].status != ACT_DONE || l.v[i].result == NULL) {
+			all_done = 0;
+			diag("action %zu %s: %s %s", i,
+			    action_type_name(l.v[i].type),
+			    action_status_name(l.v[i].status),
+			    l.v[i].result ? l.v[i].result : "");
+		}
+	ok(all_done, "dry run: every action says what it would do");
+	ok(call_args(0) == NULL, "dry run: nothing sent");
+	is_int(total_files(), 0, "dry run: nothing stored");
+	(void)snprintf(path, sizeof path, "%s/.Work", root);
+	ok(access(path, F_OK) == -1, "dry run: folder not created");
+	is_int(fake_store.n, 0, "dry run: nothing remembered");
+	{
+		char found[512];
+
+		is_int(count_files("INBOX", "tmp", "", found, sizeof found), 0,
+		    "dry run: tmp/ empty");
+	}
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* store marks are set after the delivery */
+	xopen(&d, msg2);
+	d.store = &fake_store;
+	actions_init(&l);
+	l.implicit_keep = 1;
+	a = actions_add(&l, ACT_STORE_MARK, "dup-key", "test");
+	a->period = 60;
+	is_int(xrun(&d, &l, &e), 0, "mark: ok");
+	ok(fake_store.n == 1 && strcmp(fake_store.keys[0], "dup-key") == 0 &&
+	    fake_store.ttls[0] == 60, "mark: key set with its ttl");
+	is_int(total_files(), 1, "mark: delivered");
+	actions_free(&l);
+	msg_free(&d.msg);
+}
+
 int
 main(void)
 {
 	size_t i;
 
 	log_open("test-exec", 0, 0);
+	setup_fake();
 	(void)snprintf(root, sizeof root, "/tmp/test-exec.%ld/Maildir",
 	    (long)getpid());
 	{
@@ -364,6 +1082,22 @@ main(void)
 		actions_free(&l);
 		msg_free(&d.msg);
 		rm_rf(parent);
+	}
+	/* Sieve's outbound actions, programs, edits and the dry run. */
+	{
+		char parent[256];
+
+		(void)snprintf(parent, sizeof parent, "/tmp/test-exec.%ld",
+		    (long)getpid());
+		mkdir(parent, 0700);
+		test_redirect();
+		test_reject();
+		test_vacation();
+		test_notify();
+		test_programs();
+		test_dry_run();
+		rm_rf(parent);
+		rm_rf(fake_dir);
 	}
 	return tap_done();
 }

@@ -1,0 +1,717 @@
+/*
+ * cmd_sieve.c - the rules side of the LDA: rule file choice, Sieve
+ * sequence evaluation with Pigeonhole's runtime rules (lda_rules_eval,
+ * used by `sluice deliver`), and the tools `sluice check` (compile only)
+ * and `sluice test` (dry run with actions and a trace; writes nothing).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "deliver/deliver.h"
+#include "lib/conf.h"
+#include "lib/log.h"
+#include "msg/msg.h"
+#include "rules/action.h"
+#include "rules/sieve/sieve.h"
+#include "lda.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONF SYSCONFDIR "/sluice/sluice.conf"
+#define MAX_SCRIPTS 64
+
+/* "~/x" -> home + "/x"; 0 or -1 (too long, or ~ without a home). */
+static int
+expand(const char *path, const char *home, char *out, size_t outsz)
+{
+	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0')) {
+		if (home == NULL || home[0] == '\0')
+			return -1;
+		return buf_fmt(out, outsz, "%s%s", home, path + 1);
+	}
+	return buf_fmt(out, outsz, "%s", path);
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int
+lda_is_sieve(const char *path, const char *lang)
+{
+	if (lang != NULL)
+		return strcmp(lang, "sieve") == 0;
+	return ends_with(path, ".sieve");
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sieve_before/after: a file, or a directory of *.sieve in name order
+ * (as Pigeonhole). Appends copies to v. */
+static void
+add_seq(const char *p, const char *home, char **v, size_t *n)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	DIR *dir;
+	struct dirent *de;
+	char *names[MAX_SCRIPTS];
+	size_t k = 0, i;
+
+	if (p == NULL || expand(p, home, path, sizeof path) == -1)
+		return;
+	if (stat(path, &st) == -1) {
+		log_info("sieve script %s: %s (skipped)", path,
+		    strerror(errno));
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (*n < MAX_SCRIPTS)
+			v[(*n)++] = xstrdup(path);
+		return;
+	}
+	if ((dir = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL && k < MAX_SCRIPTS)
+		if (de->d_name[0] != '.' && ends_with(de->d_name, ".sieve")) {
+			struct buf b = BUF_INIT;
+
+			buf_addf(&b, "%s/%s", path, de->d_name);
+			names[k++] = buf_steal(&b);
+		}
+	closedir(dir);
+	qsort(names, k, sizeof names[0], cmp_str);
+	for (i = 0; i < k; i++) {
+		if (*n < MAX_SCRIPTS)
+			v[(*n)++] = names[i];
+		else
+			free(names[i]);
+	}
+}
+
+/* DESIGN.md: a user's rule file writable by others, or owned by someone
+ * other than the user or root, is refused. */
+static int
+rule_file_safe(const char *path, char *why, size_t whysz)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		(void)snprintf(why, whysz, "%s", strerror(errno));
+		return 0;
+	}
+	if (st.st_uid != getuid() && st.st_uid != 0) {
+		(void)snprintf(why, whysz, "owned by uid %u, not by the user "
+		    "or root", (unsigned)st.st_uid);
+		return 0;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		(void)snprintf(why, whysz, "writable by group or others "
+		    "(mode %03o)", (unsigned)(st.st_mode & 0777));
+		return 0;
+	}
+	return 1;
+}
+
+/* Append diagnostics to the user's Sieve log with a timestamp, and to
+ * syslog. Best effort: a log we cannot write never stops delivery. */
+static void
+report(const char *user_log, const char *text)
+{
+	char ts[64], q[512];
+	time_t now = time(NULL);
+	struct tm tm;
+	const char *p = text;
+	int fd = -1;
+
+	if (text == NULL || *text == '\0')
+		return;
+	(void)localtime_r(&now, &tm);
+	(void)strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S%z", &tm);
+	if (user_log != NULL)
+		fd = open(user_log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+		struct buf line = BUF_INIT;
+
+		log_err("sieve: %s", log_quote(q, sizeof q, p, n));
+		if (fd != -1) {
+			buf_addf(&line, "%s %.*s\n", ts, (int)n, p);
+			(void)write_all(fd, line.data, line.len);
+		}
+		buf_free(&line);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	if (fd != -1)
+		close(fd);
+}
+
+struct mbx_arg {
+	const char *root;
+	char sep;
+};
+
+static int
+mailbox_exists_cb(void *arg, const char *folder)
+{
+	struct mbx_arg *a = arg;
+	char path[PATH_MAX];
+	struct err e;
+
+	if (maildir_folder_path(a->root, folder, a->sep, path, sizeof path,
+	    &e) == -1)
+		return 0;
+	return maildir_exists(path);
+}
+
+static void
+fill_env(struct sieve_env *env, const struct conf *c)
+{
+	env->delimiter = c->recipient_delimiter;
+	env->max_actions = c->sieve_max_actions;
+	env->max_redirects = c->sieve_max_redirects;
+	env->max_cpu_time = c->sieve_max_cpu_time;
+}
+
+int
+lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
+    struct action_list *l)
+{
+	const struct conf *c = in->conf;
+	struct sieve_conf sc = { c->sieve_extensions,
+	    c->sieve_max_script_size };
+	struct sieve_env env;
+	struct sieve_diags d;
+	struct sieve_script *scripts[MAX_SCRIPTS];
+	struct sieve_run *run = NULL;
+	struct mbx_arg mbx = { in->root, in->sep };
+	char *paths[MAX_SCRIPTS];
+	char personal[PATH_MAX], user_log[PATH_MAX], why[256], dom[256];
+	const char *chosen = NULL;
+	size_t n = 0, i, nsc = 0;
+	int failed = 0, needs_body = 0, ret = 0;
+	struct err e;
+
+	memset(&env, 0, sizeof env);
+	fill_env(&env, c);
+	env.sender = in->sender;
+	env.recipient = in->recipient;
+	env.host = in->host;
+	env.username = in->username;
+	{
+		const char *at = in->recipient ? strrchr(in->recipient, '@') :
+		    NULL;
+
+		(void)snprintf(dom, sizeof dom, "%s", at ? at + 1 : in->host);
+		env.domain = dom;
+	}
+	env.mailbox_exists = mailbox_exists_cb;
+	env.cb_arg = &mbx;
+	sieve_diags_init(&d);
+	personal[0] = '\0';
+
+	/* DESIGN.md "Contracts with users' rule files". */
+	for (i = 0; i < CONF_MAX_SIEVE_SEQ; i++)
+		add_seq(c->sieve_before[i], in->home, paths, &n);
+	if (in->rules != NULL) {
+		(void)snprintf(personal, sizeof personal, "%s", in->rules);
+		chosen = personal;
+	} else if (c->sieve != NULL && expand(c->sieve, in->home, personal,
+	    sizeof personal) == 0 && access(personal, F_OK) == 0) {
+		chosen = personal;
+	} else if (expand("~/.procmailrc", in->home, personal,
+	    sizeof personal) == 0 && access(personal, F_OK) == 0) {
+		chosen = personal;
+	} else if (c->sieve_default != NULL && expand(c->sieve_default,
+	    in->home, personal, sizeof personal) == 0 &&
+	    access(personal, F_OK) == 0) {
+		chosen = personal;
+	}
+	if (c->sieve_user_log != NULL)
+		(void)expand(c->sieve_user_log, in->home, user_log,
+		    sizeof user_log);
+	else if (chosen != NULL && chosen != in->rules)
+		(void)buf_fmt(user_log, sizeof user_log, "%s.log", chosen);
+	else if (expand("~/.dovecot.sieve.log", in->home, user_log,
+	    sizeof user_log) == -1)
+		user_log[0] = '\0';
+
+	if (chosen != NULL) {
+		char cfg[PATH_MAX];
+		int is_sieve = in->lang ? !strcmp(in->lang, "sieve") :
+		    (lda_is_sieve(chosen, NULL) || (c->sieve != NULL &&
+		    expand(c->sieve, in->home, cfg, sizeof cfg) == 0 &&
+		    !strcmp(cfg, chosen)));
+
+		if (!rule_file_safe(chosen, why, sizeof why)) {
+			struct buf t = BUF_INIT;
+
+			buf_addf(&t, "%s: error: rule file refused: %s; "
+			    "delivering to INBOX\n", chosen, why);
+			report(user_log[0] ? user_log : NULL, t.data);
+			buf_free(&t);
+			failed = 1;
+		} else if (!is_sieve) {
+			log_info("rule file %s: procmailrc is not supported "
+			    "in this build yet, keeping", chosen);
+		} else if (n < MAX_SCRIPTS) {
+			paths[n++] = xstrdup(chosen);
+		}
+	}
+	for (i = 0; i < CONF_MAX_SIEVE_SEQ; i++)
+		add_seq(c->sieve_after[i], in->home, paths, &n);
+
+	/* Compile everything before anything runs. */
+	for (i = 0; i < n && !failed; i++) {
+		if (sieve_compile_file(&sc, paths[i], &d, &scripts[nsc]) == -1) {
+			failed = 1;
+			break;
+		}
+		needs_body |= sieve_needs_body(scripts[nsc]);
+		nsc++;
+	}
+	if (!failed && needs_body && m->data == NULL && spool_fd >= 0 &&
+	    msg_map(m, spool_fd, &e) == -1) {
+		log_err("sieve: cannot map the message: %s", e.msg);
+		failed = 1;
+	}
+	run = sieve_run_new(m, &env, l, in->trace);
+	if (failed) {
+		sieve_run_fail(run);
+	} else {
+		for (i = 0; i < nsc; i++)
+			if (sieve_run_script(run, scripts[i], &d) <= 0)
+				break;
+	}
+	in->result->implicit_index = sieve_run_finish(run);
+	if (d.errors > 0 || failed) {
+		report(user_log[0] ? user_log : NULL, d.text.data);
+		in->result->failed = 1;
+	} else if (d.warnings > 0) {
+		report(user_log[0] ? user_log : NULL, d.text.data);
+	}
+	if (in->result->diags != NULL && d.text.data != NULL)
+		buf_adds(in->result->diags, d.text.data);
+	in->result->nscripts = nsc;
+	sieve_run_free(&run);
+	for (i = 0; i < nsc; i++)
+		sieve_script_free(&scripts[i]);
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	sieve_diags_free(&d);
+	return ret;
+}
+
+/* ---- sluice check ---- */
+
+static void
+check_usage(FILE *fp)
+{
+	fprintf(fp, "usage: sluice check [-c config] [--lang sieve|procmail] "
+	    "FILE...\n");
+}
+
+int
+cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "lang", required_argument, NULL, 'L' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *lang = NULL, *cpath = NULL;
+	struct conf conf;
+	struct err e;
+	int c, i, bad = 0;
+
+	conf_init(&conf);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'L':
+			if (strcmp(optarg, "sieve") && strcmp(optarg,
+			    "procmail")) {
+				check_usage(stderr);
+				return EX_USAGE;
+			}
+			lang = optarg;
+			break;
+		case 'c':
+			cpath = optarg;
+			break;
+		case 'h':
+			check_usage(stdout);
+			return EX_OK;
+		default:
+			check_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		check_usage(stderr);
+		return EX_USAGE;
+	}
+	if (conf_load(&conf, cpath ? cpath : DEFAULT_CONF, cpath != NULL,
+	    &e) == -1) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		conf_free(&conf);
+		return EX_CONFIG;
+	}
+	for (i = optind; i < argc; i++) {
+		struct sieve_conf sc = { conf.sieve_extensions,
+		    conf.sieve_max_script_size };
+		struct sieve_diags d;
+		struct sieve_script *s = NULL;
+
+		if (!lda_is_sieve(argv[i], lang) && lang == NULL &&
+		    !ends_with(argv[i], ".dovecot.sieve")) {
+			printf("%s: error: procmailrc is not supported in "
+			    "this build yet (use --lang sieve for a Sieve "
+			    "script)\n", argv[i]);
+			bad = 1;
+			continue;
+		}
+		if (lang != NULL && strcmp(lang, "procmail") == 0) {
+			printf("%s: error: procmailrc is not supported in "
+			    "this build yet\n", argv[i]);
+			bad = 1;
+			continue;
+		}
+		sieve_diags_init(&d);
+		if (sieve_compile_file(&sc, argv[i], &d, &s) == -1)
+			bad = 1;
+		if (d.text.data != NULL)
+			fputs(d.text.data, stdout);
+		sieve_script_free(&s);
+		sieve_diags_free(&d);
+	}
+	conf_free(&conf);
+	fflush(stdout);
+	return bad ? 1 : 0;
+}
+
+/* ---- sluice test ---- */
+
+static void
+test_usage(FILE *fp)
+{
+	fprintf(fp, "usage: sluice test [-e] [-c config] [-f sender] "
+	    "[-r recipient] [-a extension]\n"
+	    "                   [--json] SCRIPT MESSAGE...\n");
+}
+
+static void
+json_str(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			buf_addf(b, "\\%c", ch);
+		else if (ch == '\n')
+			buf_adds(b, "\\n");
+		else if (ch == '\t')
+			buf_adds(b, "\\t");
+		else if (ch < 0x20 || ch == 0x7f)
+			buf_addf(b, "\\u%04x", ch);
+		else
+			buf_addc(b, (int)ch);
+	}
+	buf_addc(b, '"');
+}
+
+static void
+json_lines(struct buf *b, const char *text)
+{
+	const char *p = text ? text : "";
+	int first = 1;
+
+	buf_addc(b, '[');
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+		char *line = xstrndup(p, n);
+
+		if (!first)
+			buf_addc(b, ',');
+		first = 0;
+		json_str(b, line);
+		free(line);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	buf_addc(b, ']');
+}
+
+/* Read path into a memfd in stored form: nothing is written to disk. */
+static struct msg *
+load_message(const char *path, int *fd_out, struct err *e)
+{
+	struct msg *m = msg_new();
+	int in, out;
+
+	*fd_out = -1;
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		err_sys(e, errno, "%s", path);
+		msg_free(&m);
+		return NULL;
+	}
+	out = memfd_create("sluice-test", MFD_CLOEXEC);
+	if (out == -1 || msg_spool(m, in, out, e) == -1 ||
+	    msg_map(m, out, e) == -1) {
+		if (out == -1)
+			err_sys(e, errno, "memfd_create");
+		close(in);
+		if (out != -1)
+			close(out);
+		msg_free(&m);
+		return NULL;
+	}
+	close(in);
+	*fd_out = out;
+	return m;
+}
+
+int
+cmd_test(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cpath = NULL, *sender = NULL, *rcpt = NULL, *ext = NULL;
+	struct sieve_conf sc;
+	struct sieve_diags d;
+	struct sieve_script *s = NULL;
+	struct conf conf;
+	struct err e;
+	struct buf json = BUF_INIT;
+	int c, i, json_out = 0, code = 0;
+
+	conf_init(&conf);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+a:c:ef:hr:", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'a': ext = optarg; break;
+		case 'c': cpath = optarg; break;
+		case 'e': break;	/* sieve-test compatibility: still dry */
+		case 'f': sender = optarg; break;
+		case 'r': rcpt = optarg; break;
+		case 'J': json_out = 1; break;
+		case 'h':
+			test_usage(stdout);
+			conf_free(&conf);
+			return EX_OK;
+		default:
+			test_usage(stderr);
+			conf_free(&conf);
+			return EX_USAGE;
+		}
+	}
+	if (argc - optind < 2) {
+		test_usage(stderr);
+		conf_free(&conf);
+		return EX_USAGE;
+	}
+	log_open("sluice", LOG_TO_STDERR, 0);
+	if (conf_load(&conf, cpath ? cpath : DEFAULT_CONF, cpath != NULL,
+	    &e) == -1) {
+		fprintf(stderr, "sluice: %s\n", e.msg);
+		conf_free(&conf);
+		return EX_CONFIG;
+	}
+	sc.extensions = conf.sieve_extensions;
+	sc.max_script_size = conf.sieve_max_script_size;
+	sieve_diags_init(&d);
+	if (sieve_compile_file(&sc, argv[optind], &d, &s) == -1) {
+		if (json_out) {
+			buf_adds(&json, "{\"script\":");
+			json_str(&json, argv[optind]);
+			buf_adds(&json, ",\"compiled\":false,\"errors\":");
+			json_lines(&json, d.text.data);
+			buf_adds(&json, "}\n");
+			fputs(json.data, stdout);
+		} else {
+			fputs(d.text.data ? d.text.data : "", stdout);
+		}
+		code = 1;
+		goto out;
+	}
+	if (json_out) {
+		buf_adds(&json, "{\"script\":");
+		json_str(&json, argv[optind]);
+		buf_adds(&json, ",\"compiled\":true,\"messages\":[");
+	}
+	for (i = optind + 1; i < argc; i++) {
+		struct action_list l;
+		struct sieve_env env;
+		struct sieve_run *run;
+		struct sieve_diags rd;
+		struct buf trace = BUF_INIT, rcptb = BUF_INIT, line = BUF_INIT;
+		struct mbx_arg mbx = { NULL, conf.mailbox_separator };
+		const char *snd;
+		char host[256];
+		long imp;
+		size_t k;
+		int fd;
+		struct msg *m = load_message(argv[i], &fd, &e);
+
+		if (m == NULL) {
+			fprintf(stderr, "sluice: %s\n", e.msg);
+			code = 1;
+			continue;
+		}
+		if (gethostname(host, sizeof host) == -1)
+			(void)snprintf(host, sizeof host, "localhost");
+		host[sizeof host - 1] = '\0';
+		snd = sender ? sender : m->envelope_from ? m->envelope_from :
+		    "sender@example.com";
+		buf_adds(&rcptb, rcpt ? rcpt : "recipient@example.com");
+		if (ext != NULL) {
+			/* -a EXT: recipient user+EXT@domain, as local(8). */
+			char *at = strrchr(rcptb.data, '@');
+			struct buf nb = BUF_INIT;
+
+			buf_add(&nb, rcptb.data, at ? (size_t)(at - rcptb.data) :
+			    rcptb.len);
+			buf_adds(&nb, conf.recipient_delimiter[0] ?
+			    (char[]){ conf.recipient_delimiter[0], 0 } : "+");
+			buf_adds(&nb, ext);
+			if (at)
+				buf_adds(&nb, at);
+			buf_free(&rcptb);
+			rcptb = nb;
+		}
+		memset(&env, 0, sizeof env);
+		fill_env(&env, &conf);
+		env.sender = snd;
+		env.recipient = rcptb.data;
+		env.host = host;
+		env.domain = strrchr(rcptb.data, '@') ?
+		    strrchr(rcptb.data, '@') + 1 : host;
+		env.username = getenv("USER");
+		{
+			/* mailboxexists against the configured Maildir (read
+			 * only) when it resolves. */
+			static char root[PATH_MAX];
+
+			if (expand(conf.maildir, getenv("HOME"), root,
+			    sizeof root) == 0) {
+				mbx.root = root;
+				env.mailbox_exists = mailbox_exists_cb;
+				env.cb_arg = &mbx;
+			}
+		}
+		actions_init(&l);
+		sieve_diags_init(&rd);
+		run = sieve_run_new(m, &env, &l, &trace);
+		(void)sieve_run_script(run, s, &rd);
+		imp = sieve_run_finish(run);
+		sieve_run_free(&run);
+
+		if (json_out) {
+			if (i > optind + 1)
+				buf_addc(&json, ',');
+			buf_adds(&json, "{\"message\":");
+			json_str(&json, argv[i]);
+			buf_adds(&json, ",\"actions\":[");
+			for (k = 0; k < l.n; k++) {
+				buf_reset(&line);
+				sieve_action_format(&l.v[k], &line);
+				if (k)
+					buf_addc(&json, ',');
+				buf_adds(&json, "{\"action\":");
+				json_str(&json, action_type_name(l.v[k].type));
+				buf_adds(&json, ",\"arg\":");
+				if (l.v[k].arg)
+					json_str(&json, l.v[k].arg);
+				else
+					buf_adds(&json, "null");
+				buf_adds(&json, ",\"text\":");
+				json_str(&json, line.data);
+				buf_addf(&json, ",\"copy\":%s,\"implicit\":%s,"
+				    "\"origin\":", l.v[k].copy ? "true" :
+				    "false", (long)k == imp ? "true" : "false");
+				if (l.v[k].origin)
+					json_str(&json, l.v[k].origin);
+				else
+					buf_adds(&json, "null");
+				buf_addc(&json, '}');
+			}
+			if (l.implicit_keep) {
+				if (l.n)
+					buf_addc(&json, ',');
+				buf_adds(&json, "{\"action\":\"keep\",\"arg\":"
+				    "null,\"text\":\"keep\",\"copy\":false,"
+				    "\"implicit\":true,\"origin\":null}");
+			}
+			buf_adds(&json, "],\"trace\":");
+			json_lines(&json, trace.data);
+			buf_adds(&json, ",\"errors\":");
+			json_lines(&json, rd.text.data);
+			buf_addc(&json, '}');
+		} else {
+			printf("## %s\n", argv[i]);
+			if (trace.data != NULL)
+				printf("Trace:\n%s", trace.data);
+			if (rd.text.data != NULL)
+				printf("Errors:\n%s", rd.text.data);
+			printf("Actions:\n");
+			for (k = 0; k < l.n; k++) {
+				buf_reset(&line);
+				sieve_action_format(&l.v[k], &line);
+				printf("  %s%s\n", line.data, (long)k == imp ?
+				    " (implicit)" : "");
+			}
+			if (l.implicit_keep)
+				printf("  keep (implicit)\n");
+		}
+		actions_free(&l);
+		sieve_diags_free(&rd);
+		buf_free(&trace);
+		buf_free(&rcptb);
+		buf_free(&line);
+		msg_free(&m);
+		close(fd);
+	}
+	if (json_out) {
+		buf_adds(&json, "]}\n");
+		fputs(json.data, stdout);
+	}
+out:
+	fflush(stdout);
+	sieve_script_free(&s);
+	sieve_diags_free(&d);
+	buf_free(&json);
+	conf_free(&conf);
+	return code;
+}

@@ -1,0 +1,5 @@
+require "fileinto";
+if header :contains "subject" "x" {
+	fileinto "A"
+}
+stop stop;

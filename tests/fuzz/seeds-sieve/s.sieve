@@ -1,0 +1,3 @@
+require ["fileinto","imap4flags"];
+if header :contains "subject" "viagra" { fileinto :flags "\\Seen" "Junk"; }
+redirect "x@y.org";

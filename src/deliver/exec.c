@@ -552,6 +552,7 @@ deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 	struct target *tv;
 	size_t n = 0, i, j, *tidx, n0 = l->n, stored_local = 0;
 	int keep = l->implicit_keep, ret = -1, r, sent = 0, need_keep = 0;
+	int abandon = 0;
 
 	/* Room for every action plus the implicit and a fallback keep. */
 	tv = xcalloc(l->n + 2, sizeof *tv);
@@ -586,13 +587,11 @@ deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 			if (r == -1)
 				goto out;
 			if (r == 0) {
-				/* Pigeonhole: a failed fileinto falls back
-				 * to the implicit keep. */
 				a->status = ACT_FAILED;
 				log_err("%s %s failed (%s), keeping in INBOX",
 				    action_type_name(a->type),
 				    a->arg ? a->arg : "", a->err.msg);
-				keep = 1;
+				abandon = 1;
 			}
 			break;
 		case ACT_MBOX:
@@ -643,6 +642,31 @@ deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 			break;
 		}
 	}
+	if (abandon) {
+		/*
+		 * Pigeonhole: when a storing action fails, the whole result
+		 * is rolled back and only the implicit keep happens (RFC
+		 * 5228 2.10.6 leaves it to us; users expect what Dovecot
+		 * did). Nothing else is stored, sent or remembered.
+		 */
+		for (i = 0; i < n0; i++) {
+			struct action *a = &l->v[i];
+
+			if (a->status != ACT_PENDING && a->status != ACT_DONE)
+				continue;
+			if (a->type == ACT_ADDHEADER ||
+			    a->type == ACT_DELETEHEADER ||
+			    a->type == ACT_FILTER)
+				continue;	/* already applied */
+			a->status = ACT_SKIPPED;
+			err_status(&a->err, ERR_PERM, "5.0.0",
+			    "not carried out: another action failed");
+		}
+		n = 0;
+		for (i = 0; i < l->n + 2; i++)
+			tidx[i] = SIZE_MAX;
+		keep = 1;
+	}
 	if (keep && add_keep(d, l, "implicit keep", tv, &n, tidx, e) == -1)
 		goto out;
 
@@ -660,6 +684,8 @@ deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 		int carries;
 
 		err_clear(&se);
+		if (a->status == ACT_SKIPPED)
+			continue;	/* rolled back */
 		switch (a->type) {
 		case ACT_REDIRECT:
 			r = sendmail_redirect(d, a, &se);
@@ -709,7 +735,7 @@ deliver_run(struct deliver_ctx *d, struct action_list *l, struct err *e)
 		struct action *a = &l->v[i];
 		struct err se;
 
-		if (a->type != ACT_STORE_MARK)
+		if (a->type != ACT_STORE_MARK || a->status == ACT_SKIPPED)
 			continue;
 		if (d->dry_run) {
 			a->status = ACT_DONE;

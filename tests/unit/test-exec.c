@@ -73,6 +73,11 @@ static const struct row rows[] = {
 	{ "bad name falls back to INBOX", 1, { { ACT_FILEINTO, "a/b", 0, 0, 0,
 	  0, NULL } }, 1, NULL, 0, ERR_NONE, { "INBOX:new:", NULL },
 	  ACT_FAILED, NULL },
+	/* Pigeonhole: one failed store rolls the whole result back to the
+	 * implicit keep; the good fileinto is not carried out. */
+	{ "failed fileinto rolls back the others", 2, { { ACT_FILEINTO, "Work",
+	  0, 0, 0, 0, NULL }, { ACT_FILEINTO, "a/b", 0, 0, 0, 0, NULL } }, 1,
+	  NULL, 0, ERR_NONE, { "INBOX:new:", NULL }, ACT_SKIPPED, NULL },
 	{ "missing folder, no autocreate", 1, { { ACT_FILEINTO, "Nope", 0, 0,
 	  0, 0, NULL } }, 0, NULL, 0, ERR_NONE, { "INBOX:new:", NULL },
 	  ACT_FAILED, NULL },

@@ -43,8 +43,8 @@ edit_name_ok(const char *name)
 int
 edit_protected(const char *name)
 {
-	/* RFC 5293 6: Received and Auto-Submitted must not be touched
-	 * (Pigeonhole's default sieve_editheader_protected). */
+	/* RFC 5293 6 / Pigeonhole: Received and Auto-Submitted may be
+	 * added but never deleted (the trace and loop protection). */
 	static const char *const prot[] = { "Received", "Auto-Submitted" };
 	size_t i;
 
@@ -408,7 +408,7 @@ edit_apply(struct deliver_ctx *d, struct action *v, size_t n, struct err *e)
 			fail_edit(a, "invalid field name");
 			continue;
 		}
-		if (edit_protected(a->arg)) {
+		if (a->type == ACT_DELETEHEADER && edit_protected(a->arg)) {
 			fail_edit(a, "protected header (RFC 5293 6)");
 			continue;
 		}

@@ -9,6 +9,7 @@
  * stderr, which Postfix puts in its bounce or defer reason.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -28,6 +29,7 @@
 #include "lib/log.h"
 #include "msg/msg.h"
 #include "rules/action.h"
+#include "store/store.h"
 #include "lda.h"
 
 #ifndef SYSCONFDIR
@@ -165,6 +167,95 @@ envor(const char *name, const char *dflt)
 	return v != NULL && v[0] != '\0' ? v : dflt;
 }
 
+/* "~/x" -> home/x into out (PATH_MAX); NULL when unset or unusable. */
+static const char *
+conf_path(const char *v, const char *home, char *out)
+{
+	if (v == NULL || v[0] == '\0')
+		return NULL;
+	if (v[0] == '~' && (v[1] == '/' || v[1] == '\0')) {
+		if (home == NULL || home[0] != '/' ||
+		    buf_fmt(out, PATH_MAX, "%s%s", home, v + 1) == -1)
+			return NULL;
+		return out;
+	}
+	return v;
+}
+
+/* 1 if carrying out l needs the state store (DESIGN.md "State"):
+ * vacation, duplicate marks, redirect duplicate tracking. */
+/*
+ * sieve_env.replace_message for vnd.dovecot.filter (ext-extprograms.c):
+ * the filter's output (fd) becomes the spool, so that what later tests see
+ * is what gets stored. m is d->msg: deliver_spool_replace() re-indexes it.
+ */
+static int
+adopt_filtered(void *arg, struct msg *m, int fd, struct err *e)
+{
+	struct deliver_ctx *d = arg;
+	char unique[256], path[PATH_MAX];
+	struct msg *nm;
+	int nfd;
+
+	if (maildir_unique(unique, sizeof unique, d->host) == -1 ||
+	    buf_fmt(path, sizeof path, "%s/tmp/%s", d->root, unique) == -1)
+		return err_set(e, ERR_TEMP, "path too long: %s", d->root);
+	nfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (nfd == -1)
+		return err_sys(e, errno, "create %s", path);
+	nm = msg_new();
+	if (msg_spool(nm, fd, nfd, e) == -1 ||
+	    deliver_spool_replace(d, nfd, path, unique, e) == -1) {
+		(void)close(nfd);
+		(void)unlink(path);
+		msg_free(&nm);
+		return -1;
+	}
+	msg_free(&nm);
+	return msg_map(m, d->spool_fd, e);
+}
+
+static int
+needs_store(const struct action_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].type == ACT_VACATION ||
+		    l->v[i].type == ACT_STORE_MARK ||
+		    l->v[i].type == ACT_REDIRECT)
+			return 1;
+	return 0;
+}
+
+/*
+ * Dovecot's -m: the rules run as usual, and -m names the default mailbox:
+ * keep and the implicit keep store there (created and subscribed as a
+ * plain -m delivery does); fileinto targets are untouched.
+ */
+static void
+keep_to_folder(struct action_list *l, const char *folder)
+{
+	struct action *a;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		a = &l->v[i];
+		if (a->type != ACT_KEEP)
+			continue;
+		a->type = ACT_FILEINTO;
+		free(a->arg);
+		a->arg = xstrdup(folder);
+		a->subscribe = 1;
+	}
+	if (l->implicit_keep &&
+	    (a = actions_add(l, ACT_FILEINTO, folder, "-m")) != NULL) {
+		a->subscribe = 1;
+		l->implicit_keep = 0;
+	}
+}
+
 /* The list of folders an action list stored into, for the log line. */
 static void
 folders_of(const struct action_list *l, const char *root, struct buf *out)
@@ -213,6 +304,8 @@ cmd_deliver(int argc, char **argv)
 	struct buf pwstrs = BUF_INIT, folders = BUF_INIT, rcptbuf = BUF_INIT;
 	struct msg *m = NULL;
 	char root[PATH_MAX], host[256], q1[256], q2[256], q3[256];
+	char pipedir[PATH_MAX], filterdir[PATH_MAX];
+	struct store *store = NULL;
 	const char *home, *sender, *rcpt, *status = "deferred";
 	const struct hdr *h;
 	struct sigaction sa;
@@ -357,14 +450,10 @@ cmd_deliver(int argc, char **argv)
 		sender = m->envelope_from ? m->envelope_from : "";
 	d.sender = sender;
 
-	/* The rules: -m FOLDER, else the rule files (Sieve), else the
-	 * implicit keep. Rule errors never fail the delivery. */
-	if (o.folder != NULL) {
-		struct action *a = actions_add(&l, ACT_FILEINTO, o.folder,
-		    "-m");
-
-		a->subscribe = 1;
-	} else {
+	/* The rules: the rule files (Sieve), else the implicit keep; -m
+	 * FOLDER is where keeping stores. Rule errors never fail the
+	 * delivery. */
+	{
 		struct lda_rules lr;
 		struct lda_rules_result res = { -1, 0, 0, NULL };
 		const char *user = o.user ? o.user : envor("USER",
@@ -394,7 +483,34 @@ cmd_deliver(int argc, char **argv)
 		lr.host = host;
 		lr.username = user;
 		lr.result = &res;
+		lr.replace_message = adopt_filtered;
+		lr.replace_arg = &d;
 		(void)lda_rules_eval(&lr, m, d.spool_fd, &l);
+		if (o.folder != NULL)
+			keep_to_folder(&l, o.folder);
+
+		/* What the executor needs for outbound mail and programs. */
+		d.recipient = lr.recipient;
+		d.orig_recipient = envor("ORIGINAL_RECIPIENT", NULL);
+		d.sendmail_path = conf.sendmail_path;
+		d.postmaster_address = conf.postmaster_address;
+		d.pipe_bin_dir = conf_path(conf.sieve_pipe_bin_dir, home,
+		    pipedir);
+		d.filter_bin_dir = conf_path(conf.sieve_filter_bin_dir, home,
+		    filterdir);
+		d.prog_timeout = conf.sieve_pipe_exec_timeout;
+		if (needs_store(&l) && conf.store != NULL &&
+		    conf.store[0] != '\0') {
+			struct err se;
+
+			err_clear(&se);
+			/* DESIGN.md "State": a store that is down degrades
+			 * vacation/duplicate; the mail is delivered. */
+			if ((store = store_open(conf.store, home, &se)) == NULL)
+				log_err("store %s: %s (vacation and duplicate "
+				    "tracking skipped)", conf.store, se.msg);
+			d.store = store;
+		}
 	}
 	if (deliver_run(&d, &l, &e) == -1)
 		goto out;
@@ -424,6 +540,7 @@ out:
 		fprintf(stderr, "%s sluice: %s\n", e.status, e.msg);
 	deliver_spool_close(&d);
 	deadline_ctx = NULL;
+	store_close(&store);
 	actions_free(&l);
 	msg_free(&m);
 	conf_free(&conf);

@@ -23,6 +23,7 @@
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "msg/msg.h"
+#include "store/store.h"
 #include "rules/action.h"
 #include "rules/sieve/sieve.h"
 #include "lda.h"
@@ -173,7 +174,35 @@ report(const char *user_log, const char *text)
 struct mbx_arg {
 	const char *root;
 	char sep;
+	/* duplicate (store_seen_cb): opened on first use, closed when the
+	 * rules are done (the executor opens its own handle later) */
+	const char *store_spec, *home;
+	struct store *store;
+	int store_down;
 };
+
+/* RFC 7352 duplicate: 1 key present, 0 absent, -1 store unavailable. */
+static int
+store_seen_cb(void *arg, const char *key)
+{
+	struct mbx_arg *a = arg;
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	if (a->store == NULL && !a->store_down &&
+	    (a->store = store_open(a->store_spec, a->home, &e)) == NULL) {
+		log_err("store %s: %s (duplicate tracking skipped)",
+		    a->store_spec, e.msg);
+		a->store_down = 1;
+	}
+	if (a->store == NULL)
+		return -1;
+	if ((r = store_get(a->store, (struct span){ key, strlen(key) }, NULL,
+	    &e)) == -1)
+		log_err("store: %s", e.msg);
+	return r;
+}
 
 static int
 mailbox_exists_cb(void *arg, const char *folder)
@@ -188,6 +217,32 @@ mailbox_exists_cb(void *arg, const char *folder)
 	return maildir_exists(path);
 }
 
+/* Compile settings from sluice.conf; pdir/gdir (PATH_MAX) hold the
+ * include directories with "~/" expanded (unusable ones stay NULL). */
+static void
+fill_sconf(struct sieve_conf *sc, const struct conf *c, const char *home,
+    char *pdir, char *gdir)
+{
+	memset(sc, 0, sizeof *sc);
+	sc->extensions = c->sieve_extensions;
+	sc->max_script_size = c->sieve_max_script_size;
+	sc->max_include_depth = c->sieve_include_max_nesting_depth;
+	sc->max_includes = c->sieve_include_max_includes;
+	sc->pipe_bin_dir = c->sieve_pipe_bin_dir;	/* ext-extprograms.c */
+	sc->filter_bin_dir = c->sieve_filter_bin_dir;
+	sc->execute_bin_dir = c->sieve_execute_bin_dir;
+	sc->pipe_timeout = c->sieve_pipe_exec_timeout;
+	sc->filter_timeout = c->sieve_filter_exec_timeout;
+	sc->execute_timeout = c->sieve_execute_exec_timeout;
+	/* Pigeonhole (Dovecot 2.3): sieve_dir defaults to ~/sieve. */
+	if (expand(c->sieve_dir ? c->sieve_dir : "~/sieve", home, pdir,
+	    PATH_MAX) == 0 && pdir[0] != '\0')
+		sc->personal_dir = pdir;
+	if (c->sieve_global != NULL && c->sieve_global[0] != '\0' &&
+	    expand(c->sieve_global, home, gdir, PATH_MAX) == 0)
+		sc->global_dir = gdir;
+}
+
 static void
 fill_env(struct sieve_env *env, const struct conf *c)
 {
@@ -195,6 +250,7 @@ fill_env(struct sieve_env *env, const struct conf *c)
 	env->max_actions = c->sieve_max_actions;
 	env->max_redirects = c->sieve_max_redirects;
 	env->max_cpu_time = c->sieve_max_cpu_time;
+	env->conf = c;		/* spamtest, editheader settings */
 }
 
 int
@@ -202,13 +258,13 @@ lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
     struct action_list *l)
 {
 	const struct conf *c = in->conf;
-	struct sieve_conf sc = { c->sieve_extensions,
-	    c->sieve_max_script_size };
+	struct sieve_conf sc;
+	char pdir[PATH_MAX], gdir[PATH_MAX];
 	struct sieve_env env;
 	struct sieve_diags d;
 	struct sieve_script *scripts[MAX_SCRIPTS];
 	struct sieve_run *run = NULL;
-	struct mbx_arg mbx = { in->root, in->sep };
+	struct mbx_arg mbx = { .root = in->root, .sep = in->sep };
 	char *paths[MAX_SCRIPTS];
 	char personal[PATH_MAX], user_log[PATH_MAX], why[256], dom[256];
 	const char *chosen = NULL;
@@ -216,12 +272,16 @@ lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
 	int failed = 0, needs_body = 0, ret = 0;
 	struct err e;
 
+	fill_sconf(&sc, c, in->home, pdir, gdir);
 	memset(&env, 0, sizeof env);
 	fill_env(&env, c);
 	env.sender = in->sender;
 	env.recipient = in->recipient;
 	env.host = in->host;
 	env.username = in->username;
+	env.home = in->home;
+	env.replace_message = in->replace_message;	/* vnd.dovecot.filter */
+	env.replace_arg = in->replace_arg;
 	{
 		const char *at = in->recipient ? strrchr(in->recipient, '@') :
 		    NULL;
@@ -231,6 +291,12 @@ lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
 	}
 	env.mailbox_exists = mailbox_exists_cb;
 	env.cb_arg = &mbx;
+	env.orig_recipient = getenv("ORIGINAL_RECIPIENT");
+	if (c->store != NULL && c->store[0] != '\0') {
+		mbx.store_spec = c->store;
+		mbx.home = in->home;
+		env.store_seen = store_seen_cb;
+	}
 	sieve_diags_init(&d);
 	personal[0] = '\0';
 
@@ -318,6 +384,7 @@ lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
 		buf_adds(in->result->diags, d.text.data);
 	in->result->nscripts = nsc;
 	sieve_run_free(&run);
+	store_close(&mbx.store);
 	for (i = 0; i < nsc; i++)
 		sieve_script_free(&scripts[i]);
 	for (i = 0; i < n; i++)
@@ -383,8 +450,8 @@ cmd_check(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	for (i = optind; i < argc; i++) {
-		struct sieve_conf sc = { conf.sieve_extensions,
-		    conf.sieve_max_script_size };
+		struct sieve_conf sc;
+		char pdir[PATH_MAX], gdir[PATH_MAX];
 		struct sieve_diags d;
 		struct sieve_script *s = NULL;
 
@@ -402,6 +469,7 @@ cmd_check(int argc, char **argv)
 			bad = 1;
 			continue;
 		}
+		fill_sconf(&sc, &conf, getenv("HOME"), pdir, gdir);
 		sieve_diags_init(&d);
 		if (sieve_compile_file(&sc, argv[i], &d, &s) == -1)
 			bad = 1;
@@ -514,6 +582,7 @@ cmd_test(int argc, char **argv)
 	struct conf conf;
 	struct err e;
 	struct buf json = BUF_INIT;
+	char pdir[PATH_MAX], gdir[PATH_MAX];
 	int c, i, json_out = 0, code = 0;
 
 	conf_init(&conf);
@@ -549,8 +618,7 @@ cmd_test(int argc, char **argv)
 		conf_free(&conf);
 		return EX_CONFIG;
 	}
-	sc.extensions = conf.sieve_extensions;
-	sc.max_script_size = conf.sieve_max_script_size;
+	fill_sconf(&sc, &conf, getenv("HOME"), pdir, gdir);
 	sieve_diags_init(&d);
 	if (sieve_compile_file(&sc, argv[optind], &d, &s) == -1) {
 		if (json_out) {
@@ -577,7 +645,7 @@ cmd_test(int argc, char **argv)
 		struct sieve_run *run;
 		struct sieve_diags rd;
 		struct buf trace = BUF_INIT, rcptb = BUF_INIT, line = BUF_INIT;
-		struct mbx_arg mbx = { NULL, conf.mailbox_separator };
+		struct mbx_arg mbx = { .sep = conf.mailbox_separator };
 		const char *snd;
 		char host[256];
 		long imp;
@@ -619,6 +687,7 @@ cmd_test(int argc, char **argv)
 		env.domain = strrchr(rcptb.data, '@') ?
 		    strrchr(rcptb.data, '@') + 1 : host;
 		env.username = getenv("USER");
+		env.home = getenv("HOME");
 		{
 			/* mailboxexists against the configured Maildir (read
 			 * only) when it resolves. */

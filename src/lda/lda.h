@@ -8,9 +8,11 @@
 int cmd_deliver(int argc, char **argv);
 int cmd_check(int argc, char **argv);	/* cmd_sieve.c */
 int cmd_test(int argc, char **argv);	/* cmd_sieve.c */
+int cmd_testsuite(int argc, char **argv);	/* cmd_testsuite.c */
 
 struct conf;
 struct msg;
+struct err;
 struct action_list;
 struct buf;
 
@@ -32,6 +34,11 @@ struct lda_rules {
 	const char *sender, *recipient, *host, *username;
 	struct buf *trace;	/* NULL: no trace */
 	struct lda_rules_result *result;
+	/* vnd.dovecot.filter: sieve_env.replace_message (NULL: the filter
+	 * changes only what the rules see). */
+	int (*replace_message)(void *arg, struct msg *m, int fd,
+	    struct err *e);
+	void *replace_arg;
 };
 
 /*

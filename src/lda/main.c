@@ -16,6 +16,7 @@ static const struct {
 	{ "deliver", cmd_deliver, "deliver a message from stdin (Postfix mailbox_command)" },
 	{ "check", cmd_check, "compile rule files, report errors as file:line:col" },
 	{ "test", cmd_test, "dry run: the actions and a trace for messages" },
+	{ "testsuite", cmd_testsuite, "run Sieve tests (vnd.dovecot.testsuite *.svtest)" },
 };
 
 static void

@@ -13,7 +13,7 @@
 #include "conf.h"
 #include "limits.h"
 
-enum key_type { K_STR, K_BOOL, K_SECS, K_SEP, K_UINT, K_SIZE };
+enum key_type { K_STR, K_BOOL, K_SECS, K_SEP, K_UINT, K_SIZE, K_PERIOD };
 
 struct key {
 	const char *name;
@@ -53,12 +53,74 @@ static const struct key keys[] = {
 	{ "sieve_after9", K_STR, offsetof(struct conf, sieve_after[8]) },
 	KEY(sieve_default, K_STR),
 	KEY(sieve_global, K_STR),
+	KEY(sieve_dir, K_STR),
+	KEY(sieve_include_max_nesting_depth, K_UINT),
+	KEY(sieve_include_max_includes, K_UINT),
+	KEY(sieve_pipe_bin_dir, K_STR),
+	KEY(sieve_filter_bin_dir, K_STR),
+	KEY(sieve_execute_bin_dir, K_STR),
+	KEY(sieve_pipe_exec_timeout, K_SECS),
+	KEY(sieve_filter_exec_timeout, K_SECS),
+	KEY(sieve_execute_exec_timeout, K_SECS),
 	KEY(sieve_user_log, K_STR),
 	KEY(sieve_max_script_size, K_SIZE),
 	KEY(sieve_max_actions, K_UINT),
 	KEY(sieve_max_redirects, K_UINT),
 	KEY(sieve_max_cpu_time, K_SECS),
 	KEY(sieve_extensions, K_STR),
+	KEY(sieve_vacation_min_period, K_PERIOD),
+	KEY(sieve_vacation_max_period, K_PERIOD),
+	KEY(sieve_vacation_default_period, K_PERIOD),
+	KEY(sieve_vacation_dont_check_recipient, K_BOOL),
+	KEY(sieve_vacation_use_original_recipient, K_BOOL),
+	KEY(sieve_duplicate_default_period, K_PERIOD),
+	KEY(sieve_duplicate_max_period, K_PERIOD),
+	KEY(sieve_spamtest_status_type, K_STR),
+	KEY(sieve_spamtest_status_header, K_STR),
+	KEY(sieve_spamtest_max_header, K_STR),
+	KEY(sieve_spamtest_max_value, K_STR),
+	{ "sieve_spamtest_text_value0", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[0]) },
+	{ "sieve_spamtest_text_value1", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[1]) },
+	{ "sieve_spamtest_text_value2", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[2]) },
+	{ "sieve_spamtest_text_value3", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[3]) },
+	{ "sieve_spamtest_text_value4", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[4]) },
+	{ "sieve_spamtest_text_value5", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[5]) },
+	{ "sieve_spamtest_text_value6", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[6]) },
+	{ "sieve_spamtest_text_value7", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[7]) },
+	{ "sieve_spamtest_text_value8", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[8]) },
+	{ "sieve_spamtest_text_value9", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[9]) },
+	{ "sieve_spamtest_text_value10", K_STR,
+	  offsetof(struct conf, sieve_spamtest_text_value[10]) },
+	KEY(sieve_virustest_status_type, K_STR),
+	KEY(sieve_virustest_status_header, K_STR),
+	KEY(sieve_virustest_max_header, K_STR),
+	KEY(sieve_virustest_max_value, K_STR),
+	{ "sieve_virustest_text_value0", K_STR,
+	  offsetof(struct conf, sieve_virustest_text_value[0]) },
+	{ "sieve_virustest_text_value1", K_STR,
+	  offsetof(struct conf, sieve_virustest_text_value[1]) },
+	{ "sieve_virustest_text_value2", K_STR,
+	  offsetof(struct conf, sieve_virustest_text_value[2]) },
+	{ "sieve_virustest_text_value3", K_STR,
+	  offsetof(struct conf, sieve_virustest_text_value[3]) },
+	{ "sieve_virustest_text_value4", K_STR,
+	  offsetof(struct conf, sieve_virustest_text_value[4]) },
+	{ "sieve_virustest_text_value5", K_STR,
+	  offsetof(struct conf, sieve_virustest_text_value[5]) },
+	KEY(sieve_editheader_protected, K_STR),
+	KEY(sieve_editheader_forbid_add, K_STR),
+	KEY(sieve_editheader_forbid_delete, K_STR),
+	KEY(sieve_editheader_max_header_size, K_SIZE),
 	KEY(sendmail_path, K_STR),
 	KEY(postmaster_address, K_STR),
 	KEY(store, K_STR),
@@ -80,6 +142,21 @@ conf_init(struct conf *c)
 	c->sieve_max_actions = 32;
 	c->sieve_max_redirects = 4;
 	c->sieve_max_cpu_time = 30;
+	c->sieve_pipe_exec_timeout = 10;
+	c->sieve_filter_exec_timeout = 10;
+	c->sieve_execute_exec_timeout = 10;
+	c->sieve_vacation_min_period = 86400;	/* Pigeonhole's defaults */
+	c->sieve_vacation_default_period = 7 * 86400;
+	c->sieve_duplicate_default_period = 12 * 3600;
+	c->sieve_duplicate_max_period = 2 * 86400;
+	/* RFC 5235 over the milter's headers (DESIGN.md) */
+	c->sieve_spamtest_status_type = xstrdup("score");
+	c->sieve_spamtest_status_header = xstrdup("X-Spam-Score");
+	c->sieve_spamtest_max_header = xstrdup("X-Spam-Status: "
+	    "required=(-?[[:digit:]]+[.,]?[[:digit:]]*)");
+	c->sieve_editheader_max_header_size = 2048;
+	c->sieve_include_max_nesting_depth = 10;
+	c->sieve_include_max_includes = 255;
 	c->sendmail_path = xstrdup("/usr/sbin/sendmail");
 	c->store = xstrdup("lmdb:~/.sluice/state");
 }
@@ -98,8 +175,27 @@ conf_free(struct conf *c)
 	}
 	free(c->sieve_default);
 	free(c->sieve_global);
+	free(c->sieve_dir);
+	free(c->sieve_pipe_bin_dir);
+	free(c->sieve_filter_bin_dir);
+	free(c->sieve_execute_bin_dir);
 	free(c->sieve_user_log);
 	free(c->sieve_extensions);
+	free(c->sieve_spamtest_status_type);
+	free(c->sieve_spamtest_status_header);
+	free(c->sieve_spamtest_max_header);
+	free(c->sieve_spamtest_max_value);
+	free(c->sieve_virustest_status_type);
+	free(c->sieve_virustest_status_header);
+	free(c->sieve_virustest_max_header);
+	free(c->sieve_virustest_max_value);
+	for (size_t i = 0; i < 11; i++)
+		free(c->sieve_spamtest_text_value[i]);
+	for (size_t i = 0; i < 6; i++)
+		free(c->sieve_virustest_text_value[i]);
+	free(c->sieve_editheader_protected);
+	free(c->sieve_editheader_forbid_add);
+	free(c->sieve_editheader_forbid_delete);
 	free(c->sendmail_path);
 	free(c->postmaster_address);
 	free(c->store);
@@ -170,6 +266,40 @@ parse_size(const char *v, unsigned long *out)
 	return 0;
 }
 
+/* Dovecot's time values: "0", "90", "90s", "30m", "12h", "7d", "2w" (also
+ * "secs", "mins", "hours", "days", "weeks"); 0 to 10 years. */
+static int
+parse_period(const char *v, long *out)
+{
+	static const struct { const char *u; long mul; } units[] = {
+		{ "", 1 }, { "s", 1 }, { "sec", 1 }, { "secs", 1 },
+		{ "m", 60 }, { "min", 60 }, { "mins", 60 }, { "h", 3600 },
+		{ "hour", 3600 }, { "hours", 3600 }, { "d", 86400 },
+		{ "day", 86400 }, { "days", 86400 }, { "w", 604800 },
+		{ "week", 604800 }, { "weeks", 604800 },
+	};
+	unsigned long n;
+	char *end;
+	size_t i;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || n > 10UL * 366 * 86400)
+		return -1;
+	while (*end == ' ')
+		end++;
+	for (i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(end, units[i].u) == 0) {
+			if (n * (unsigned long)units[i].mul > 10UL * 366 * 86400)
+				return -1;
+			*out = (long)n * units[i].mul;
+			return 0;
+		}
+	return -1;
+}
+
 static int
 parse_uint(const char *v, unsigned *out)
 {
@@ -220,6 +350,12 @@ conf_set(struct conf *c, const char *key, const char *value,
 				return err_set(e, ERR_CONFIG,
 				    "%s: %s: expected a number, got \"%s\"",
 				    where, key, value);
+			return 0;
+		case K_PERIOD:
+			if (parse_period(value, field) == -1)
+				return err_set(e, ERR_CONFIG,
+				    "%s: %s: expected a time (e.g. 7d, 12h, 0), "
+				    "got \"%s\"", where, key, value);
 			return 0;
 		case K_SIZE:
 			if (parse_size(value, field) == -1)

@@ -28,12 +28,43 @@ struct conf {
 	char *sieve_after[CONF_MAX_SIEVE_SEQ];	/* sieve_after, _after2.. */
 	char *sieve_default;		/* used when the user has no script */
 	char *sieve_global;		/* directory of :global includes */
+	char *sieve_dir;		/* :personal includes; NULL: ~/sieve */
+	unsigned sieve_include_max_nesting_depth;	/* 10 */
+	unsigned sieve_include_max_includes;		/* 255 */
+	char *sieve_pipe_bin_dir;	/* vnd.dovecot.pipe programs; NULL: none */
+	char *sieve_filter_bin_dir;	/* vnd.dovecot.filter programs */
+	char *sieve_execute_bin_dir;	/* vnd.dovecot.execute programs */
+	unsigned sieve_pipe_exec_timeout;	/* seconds, 10 (Pigeonhole) */
+	unsigned sieve_filter_exec_timeout;	/* seconds, 10 */
+	unsigned sieve_execute_exec_timeout;	/* seconds, 10 */
 	char *sieve_user_log;		/* NULL: the script path + ".log" */
 	unsigned long sieve_max_script_size;	/* bytes, 1M */
 	unsigned sieve_max_actions;	/* 32 */
 	unsigned sieve_max_redirects;	/* 4 */
 	unsigned sieve_max_cpu_time;	/* seconds, 30 */
 	char *sieve_extensions;		/* "+a -b" or a list; NULL: default */
+	/* vacation (RFC 5230/6131) and duplicate (RFC 7352), seconds */
+	long sieve_vacation_min_period;		/* 1d */
+	long sieve_vacation_max_period;		/* 0: no limit */
+	long sieve_vacation_default_period;	/* 7d */
+	int sieve_vacation_dont_check_recipient;	/* no */
+	int sieve_vacation_use_original_recipient;	/* no */
+	long sieve_duplicate_default_period;	/* 12h */
+	long sieve_duplicate_max_period;	/* 2d */
+	/* RFC 5235 spamtest/virustest, Pigeonhole's settings ("" = unset;
+	 * defaults: the milter's X-Spam-Score against X-Spam-Status
+	 * required=, see sluice.conf(5)); index i of text_value is
+	 * sieve_*test_text_value<i>. */
+	char *sieve_spamtest_status_type, *sieve_spamtest_status_header;
+	char *sieve_spamtest_max_header, *sieve_spamtest_max_value;
+	char *sieve_spamtest_text_value[11];
+	char *sieve_virustest_status_type, *sieve_virustest_status_header;
+	char *sieve_virustest_max_header, *sieve_virustest_max_value;
+	char *sieve_virustest_text_value[6];
+	/* RFC 5293 editheader: space separated field names; bytes (2048) */
+	char *sieve_editheader_protected, *sieve_editheader_forbid_add;
+	char *sieve_editheader_forbid_delete;
+	unsigned long sieve_editheader_max_header_size;
 	char *sendmail_path;		/* "/usr/sbin/sendmail" */
 	char *postmaster_address;	/* From of reject/MDN; NULL: derived */
 	char *store;			/* "lmdb:~/.sluice/state" */

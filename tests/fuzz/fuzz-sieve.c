@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const ext_settings[] = { NULL, "-variables",
 	    "fileinto imap4flags" };
-	struct sieve_conf c = { ext_settings[size % 3], 0 };
+	struct sieve_conf c = { .extensions = ext_settings[size % 3] };
 	struct sieve_diags d;
 	struct sieve_script *s = NULL;
 

@@ -160,4 +160,221 @@ python3 -m json.tool "$SCRATCH/json" >/dev/null 2>&1; ok $? "sluice test --json 
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); a=d["messages"][0]["actions"][0]; sys.exit(0 if a["action"]=="fileinto" and a["arg"]=="Junk" else 1)' \
     "$SCRATCH/json"; ok $? "sluice test --json: the action and its mailbox"
 
+# -- editheader (RFC 5293): the edits reach the stored file; spamtest sees
+# the milter's X-Spam-Score against X-Spam-Status required= (defaults)
+reset
+cat >"$SCRATCH/spam.eml" <<'EOF'
+Received: from mx.example.org by mx.example.net; Mon, 23 Nov 2026 06:15:12 +0000
+From: Spammer <spam@example.com>
+To: bob@example.net
+Subject: cheap pills
+X-Spam-Score: 7.3
+X-Spam-Status: Yes, score=7.3 required=5.0 tests=A
+X-Old: remove me
+X-Old: keep me
+
+Buy now.
+EOF
+script 'require ["editheader", "spamtest", "relational", "comparator-i;ascii-numeric", "fileinto"];
+if spamtest :value "ge" :comparator "i;ascii-numeric" "10" {
+	addheader "X-Sluice-Verdict" "spam";
+	addheader :last "X-Sluice-Note" "café";
+	deleteheader :index 1 "X-Old";
+	deleteheader "Received";
+	if header :is "x-sluice-verdict" "spam" { fileinto "Junk"; }
+}'
+deliver <"$SCRATCH/spam.eml"
+is "$?" 0 "editheader: exit 0"
+f=$(find "$H/Maildir/.Junk/new" -type f 2>/dev/null | head -1)
+[ -n "$f" ]; ok $? "editheader: spamtest 10 filed into Junk, the added header was seen"
+head -1 "${f:-/dev/null}" | grep -q '^X-Sluice-Verdict: spam$'
+ok $? "editheader: addheader prepends in the stored file"
+grep -q '^X-Sluice-Note: =?' "${f:-/dev/null}"
+ok $? "editheader: :last, 8-bit value stored RFC 2047 encoded"
+! grep -q '^X-Old: remove me' "${f:-/dev/null}" && grep -q '^X-Old: keep me' "${f:-/dev/null}"
+ok $? "editheader: deleteheader :index 1 removed only the first"
+grep -q '^Received: ' "${f:-/dev/null}"; ok $? "editheader: Received is protected (RFC 5293 6)"
+
+# ---- include (RFC 6609), sequences, -m, outbound mail ----
+denv() {	# deliver with RECIPIENT/SENDER as local(8) sets them
+	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --init-groups \
+	    env -i HOME="$H" USER="$TEST_USER" LOGNAME="$TEST_USER" \
+	    PATH=/usr/bin:/bin RECIPIENT=sluicetest@example.net \
+	    SENDER=bob@example.net ASAN_OPTIONS="$ASAN_OPTIONS" \
+	    UBSAN_OPTIONS="$UBSAN_OPTIONS" \
+	    "$SLUICE" deliver "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
+}
+userfile() {	# userfile PATH TEXT: a file owned by the user, 0600
+	mkdir -p "$(dirname "$1")"
+	printf '%s\n' "$2" >"$1"
+	chown "$TEST_UID:$TEST_GID" "$(dirname "$1")" "$1"
+	chmod 600 "$1"
+}
+
+# -- personal include: ~/sieve/NAME.sieve (sieve_dir's default)
+reset
+userfile "$H/sieve/lists.sieve" 'require "fileinto";
+if header :contains "list-id" "exmh-users" { fileinto "Lists.exmh"; }'
+script 'require "include";
+include :personal "lists";'
+deliver <"$LIST"
+is "$?" 0 "include: exit 0"
+is "$(count "$H/Maildir/.Lists.exmh/new")" 1 "include: the included script filed the message"
+is "$(count "$H/Maildir/new")" 0 "include: nothing in INBOX"
+
+# -- missing include: compile error at the include, INBOX, exit 0
+reset
+script 'require ["include", "fileinto"];
+fileinto "Never";
+  include "nope";'
+deliver <"$LIST"
+is "$?" 0 "missing include: exit 0"
+is "$(count "$H/Maildir/new")" 1 "missing include: message in INBOX"
+[ ! -d "$H/Maildir/.Never" ]; ok $? "missing include: nothing of the script ran"
+grep -q "\.dovecot\.sieve:3:3: error: included personal script 'nope' does not exist" \
+    "$H/.dovecot.sieve.log"
+ok $? "missing include: logged with the position of the include"
+
+# -- :optional: a missing script is skipped
+reset
+script 'require ["include", "fileinto"];
+include :optional "nope";
+fileinto "Opt";'
+deliver <"$LIST"
+is "$(count "$H/Maildir/.Opt/new")" 1 "include :optional: the rest of the script ran"
+[ ! -s "$H/.dovecot.sieve.log" ]; ok $? "include :optional: no error logged"
+
+# -- sieve_before, the user's script, sieve_after (Pigeonhole multiscript)
+reset
+mkdir -p "$SCRATCH/before.d"
+printf 'require ["fileinto", "copy"]; fileinto :copy "Before";\n' \
+    >"$SCRATCH/before.d/10-a.sieve"
+printf 'require ["fileinto", "copy"]; fileinto :copy "After";\n' \
+    >"$SCRATCH/after.sieve"
+printf 'sieve_before = %s\nsieve_after = %s\n' "$SCRATCH/before.d" \
+    "$SCRATCH/after.sieve" >"$SCRATCH/seq.conf"
+chmod 644 "$SCRATCH/before.d/10-a.sieve" "$SCRATCH/after.sieve" \
+    "$SCRATCH/seq.conf"
+script 'require ["fileinto", "copy"]; fileinto :copy "User";'
+deliver -c "$SCRATCH/seq.conf" <"$LIST"
+is "$?" 0 "sieve_before/after: exit 0"
+n=$(($(count "$H/Maildir/.Before/new") + $(count "$H/Maildir/.User/new") + \
+    $(count "$H/Maildir/.After/new")))
+is "$n" 3 "sieve_before/after: the before, user and after scripts all ran"
+is "$(count "$H/Maildir/new")" 1 "sieve_before/after: the implicit keep is in INBOX"
+reset
+script 'discard;'
+deliver -c "$SCRATCH/seq.conf" <"$LIST"
+is "$(count "$H/Maildir/.Before/new")" 1 "sieve_before runs before a discarding user script"
+[ ! -d "$H/Maildir/.After" ]; ok $? "sieve_after does not run once the keep is cancelled"
+
+# -- -m FOLDER with a Sieve script: keep goes to FOLDER, fileinto as written
+reset
+script 'require "fileinto";
+if header :contains "list-id" "exmh-users" { fileinto "Lists"; }'
+deliver -m Work <"$LIST"
+is "$(count "$H/Maildir/.Lists/new")" 1 "-m with Sieve: fileinto as the script says"
+[ ! -d "$H/Maildir/.Work" ]; ok $? "-m with Sieve: no keep, the -m folder is untouched"
+deliver -m Work <"$PLAIN"
+is "$(count "$H/Maildir/.Work/new")" 1 "-m with Sieve: the implicit keep goes to the -m folder"
+is "$(count "$H/Maildir/new")" 0 "-m with Sieve: nothing in INBOX"
+grep -qx Work "$H/Maildir/subscriptions"; ok $? "-m with Sieve: the folder is subscribed"
+
+# -- redirect (and vacation) through sendmail_path, in a real delivery
+reset
+mkdir -p "$H/sent" && chown "$TEST_UID:$TEST_GID" "$H/sent"
+printf '#!/bin/sh\nn=$(ls "%s" | grep -c argv)\nprintf "%%s\\n" "$@" >"%s/$n.argv"\ncat >"%s/$n.msg"\n' \
+    "$H/sent" "$H/sent" "$H/sent" >"$SCRATCH/sendmail"
+chmod 755 "$SCRATCH/sendmail"
+printf 'sendmail_path = %s\nstore = lmdb:%s\n' "$SCRATCH/sendmail" \
+    "$H/state" >"$SCRATCH/out.conf"
+chmod 644 "$SCRATCH/out.conf"
+script 'redirect "carol@example.com";'
+denv -c "$SCRATCH/out.conf" <"$PLAIN"
+is "$?" 0 "redirect: exit 0"
+grep -qx 'carol@example.com' "$H/sent/0.argv" 2>/dev/null
+ok $? "redirect: sendmail got the address in its argv"
+grep -q '^Subject: important meeting' "$H/sent/0.msg" 2>/dev/null
+ok $? "redirect: sendmail got the message on stdin"
+is "$(count "$H/Maildir/new")" 0 "redirect: no local copy"
+printf 'require "vacation";\n' >"$SCRATCH/vac.sieve"
+if "$SLUICE" check -c /dev/null "$SCRATCH/vac.sieve" >/dev/null 2>&1; then
+	reset
+	rm -f "$H/sent/"*
+	script 'require "vacation";
+vacation :days 1 :subject "away" "I am away.";'
+	denv -c "$SCRATCH/out.conf" <"$PLAIN"
+	is "$?" 0 "vacation: exit 0"
+	is "$(count "$H/Maildir/new")" 1 "vacation: the message is kept"
+	grep -qx 'bob@example.net' "$H/sent/0.argv" 2>/dev/null
+	ok $? "vacation: the reply goes to the sender"
+	grep -qi '^Auto-Submitted: auto-replied' "$H/sent/0.msg" 2>/dev/null
+	ok $? "vacation: the reply is Auto-Submitted: auto-replied"
+	denv -c "$SCRATCH/out.conf" <"$PLAIN"
+	is "$(ls "$H/sent" | grep -c argv)" 1 "vacation: no second reply within :days"
+else
+	ok 0 "# SKIP vacation is not in this build"
+fi
+
+# -- vacation (RFC 5230) and duplicate (RFC 7352) through a real delivery:
+# a fake sendmail records argv and the message; a scratch LMDB store.
+reset
+OUTBOX="$SCRATCH/outbox"
+mkdir -p "$OUTBOX" "$SCRATCH/state"
+chown "$TEST_UID:$TEST_GID" "$OUTBOX" "$SCRATCH/state"
+printf '#!/bin/sh\nn=$(ls "%s" | grep -c msg)\nprintf "%%s\\n" "$@" >"%s/$n.argv"\ncat >"%s/$n.msg"\n' \
+    "$OUTBOX" "$OUTBOX" "$OUTBOX" >"$SCRATCH/sendmail"
+chmod 755 "$SCRATCH/sendmail"
+printf 'sendmail_path = %s\nstore = lmdb:%s\n' "$SCRATCH/sendmail" \
+    "$SCRATCH/state/db" >"$SCRATCH/vac.conf"
+chmod 644 "$SCRATCH/vac.conf"
+vdeliver() {	# vdeliver SENDER FILE
+	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --init-groups \
+	    env -i HOME="$H" USER="$TEST_USER" LOGNAME="$TEST_USER" \
+	    PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" \
+	    UBSAN_OPTIONS="$UBSAN_OPTIONS" SENDER="$1" \
+	    RECIPIENT=sluicetest@example.net \
+	    "$SLUICE" deliver -c "$SCRATCH/vac.conf" <"$2" >"$SCRATCH/out" \
+	    2>"$SCRATCH/err"
+}
+replies() { ls "$OUTBOX" | grep -c 'msg$'; }
+script 'require "vacation";
+vacation :days 7 :subject "Away" "I am away until Monday.";'
+vdeliver bob@example.net "$PLAIN"
+is "$?" 0 "vacation: delivery exits 0"
+is "$(count "$H/Maildir/new")" 1 "vacation: the message is kept"
+is "$(replies)" 1 "vacation: one reply sent"
+grep -qx -- '<>' "$OUTBOX/0.argv"; ok $? "vacation: envelope sender <> (RFC 5230 5.1)"
+grep -qx 'bob@example.net' "$OUTBOX/0.argv"; ok $? "vacation: sent to the envelope sender"
+grep -q '^Auto-Submitted: auto-replied' "$OUTBOX/0.msg"; ok $? "vacation: Auto-Submitted: auto-replied (RFC 5230 5.6)"
+grep -q '^Subject: Away$' "$OUTBOX/0.msg"; ok $? "vacation: :subject"
+grep -q '^In-Reply-To: <plain1@example.org>$' "$OUTBOX/0.msg"; ok $? "vacation: In-Reply-To (RFC 5230 5.8)"
+grep -q '^From: <sluicetest@example.net>$' "$OUTBOX/0.msg"; ok $? "vacation: From is the user's address found in To"
+vdeliver bob@example.net "$PLAIN"
+is "$(replies)" 1 "vacation: no second reply within :days (RFC 5230 4.2)"
+is "$(count "$H/Maildir/new")" 2 "vacation: the second message is kept"
+sed 's/^Message-ID: .*/Precedence: list/' "$PLAIN" >"$SCRATCH/prec.eml"
+chmod 644 "$SCRATCH/prec.eml"
+vdeliver carol@example.net "$SCRATCH/prec.eml"
+is "$(replies)" 1 "vacation: no reply to Precedence: list"
+sed 's/^To: .*/To: someone-else@example.org/' "$PLAIN" >"$SCRATCH/bcc.eml"
+chmod 644 "$SCRATCH/bcc.eml"
+vdeliver dave@example.net "$SCRATCH/bcc.eml"
+is "$(replies)" 1 "vacation: no reply when we are not in To/Cc (RFC 5230 4.5)"
+vdeliver erin@example.net "$PLAIN"
+is "$(replies)" 2 "vacation: another sender gets a reply"
+
+reset
+script 'require "duplicate";
+if duplicate { discard; }'
+vdeliver bob@example.net "$PLAIN"
+is "$(count "$H/Maildir/new")" 1 "duplicate: first delivery kept"
+vdeliver bob@example.net "$PLAIN"
+is "$?" 0 "duplicate: second delivery exits 0"
+is "$(count "$H/Maildir/new")" 1 "duplicate: same Message-ID discarded (RFC 7352 3)"
+sed 's/^Message-ID: .*/Message-ID: <other@example.org>/' "$PLAIN" >"$SCRATCH/other.eml"
+chmod 644 "$SCRATCH/other.eml"
+vdeliver bob@example.net "$SCRATCH/other.eml"
+is "$(count "$H/Maildir/new")" 2 "duplicate: another Message-ID kept"
+
 done_testing

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -152,6 +153,21 @@ static const struct crow crows[] = {
 	  "1:11: error: unknown command 'baz'" },
 	{ "require \"imap4flags\"; setflag \"v\" \"\\\\Seen\";",
 	  "takes a variable name only with require \"variables\"" },
+	/* vacation/duplicate/enotify compile checks */
+	{ "require [\"vacation\", \"vacation-seconds\"]; vacation :days 1 :seconds 2 \"r\";",
+	  "the :days and :seconds arguments are mutually exclusive" },
+	{ "require \"vacation\"; vacation :seconds 2 \"r\";",
+	  "unknown tagged argument ':seconds'" },
+	{ "require \"vacation\"; vacation :from \"not an address\" \"r\";",
+	  "specified :from address 'not an address' is invalid" },
+	{ "require \"duplicate\"; if duplicate :header \"a\" :uniqueid \"b\" { }",
+	  "mutually exclusive" },
+	{ "require \"enotify\"; notify :importance \"4\" \"mailto:a@b.c\";",
+	  "invalid :importance value '4'" },
+	{ "require \"enotify\"; notify \"xmpp:a@b.c\";",
+	  "notification method is not supported" },
+	{ "require \"enotify\"; notify \"mailto:a@b.c?subject=%zz\";",
+	  "invalid %-encoding" },
 };
 
 static const struct rrow rrows[] = {
@@ -530,6 +546,104 @@ static const struct rrow rrows[] = {
 	/* RFC 5229 match vars unchanged on failure */
 	{ "5229 match vars unchanged on failure", "require [\"variables\",\"fileinto\"]; if header :matches \"subject\" \"Buy *\" { } if header :matches \"subject\" \"zzz*\" { } fileinto \"${1}\";",
 	  "fileinto \"viagra now\"", NULL, 0 },
+	/* RFC 6609 3.4: return in the main script ends it */
+	{ "6609 3.4 return at top level", "require [\"include\", \"fileinto\"]; fileinto \"A\"; return; fileinto \"B\";",
+	  "fileinto \"A\"", NULL, 0 },
+	/* RFC 6609 3.5: the global namespace needs no declaration */
+	{ "6609 3.5 global.name", "require [\"include\", \"variables\", \"fileinto\"]; set \"global.x\" \"G\"; fileinto \"${global.x}\";",
+	  "fileinto \"G\"", NULL, 0 },
+	/* vacation (RFC 5230), duplicate (RFC 7352), enotify (RFC 5435/5436).
+	 * Senders containing "seen" make the harness's fake store say every
+	 * key is present; the message has List-Id and no Message-ID. */
+	{ "5230 4.5 + Pigeonhole: no reply to a list message", "require \"vacation\"; vacation \"away\";",
+	  "keep (implicit)", NULL, 0 },
+	{ "5230 4.7 + Pigeonhole: one vacation per script", "require \"vacation\"; vacation \"a\"; vacation \"b\";",
+	  "ERROR; keep (implicit)", NULL, 0 },
+	{ "5230 4.5: no reply to <>", "require \"vacation\"; vacation \"away\";",
+	  "keep (implicit)", "", 0 },
+	{ "7352 3.1: no Message-ID, not a duplicate", "require \"duplicate\"; if duplicate { discard; }",
+	  "keep (implicit)", NULL, 0 },
+	{ "7352 3: new value is marked", "require \"duplicate\"; if duplicate :uniqueid \"abc\" { discard; }",
+	  "mark \"sieve-duplicate:0a991ab0c1153eb3a9e9d34af8c3e2d4\"; keep (implicit)", NULL, 0 },
+	{ "7352 3: seen value, no new mark", "require \"duplicate\"; if duplicate :uniqueid \"abc\" { discard; }",
+	  "discard", "seen@example.org", 0 },
+	{ "7352 3.2: :last re-marks a seen value", "require \"duplicate\"; if duplicate :last :header \"subject\" { discard; }",
+	  "mark \"sieve-duplicate:f61076121103531e4bf97e44469c6d53\"; discard", "seen@example.org", 0 },
+	{ "7352 3: same check twice in one run, one mark", "require \"duplicate\"; if duplicate :handle \"h\" :uniqueid \"x\" { } if duplicate :handle \"h\" :uniqueid \"x\" { discard; }",
+	  "mark \"sieve-duplicate:78d99b92cae37d44baf9003eabbf942e\"; keep (implicit)", NULL, 0 },
+	{ "5435 3 notify mailto", "require \"enotify\"; notify :importance \"1\" :message \"m\" \"mailto:a@example.com\";",
+	  "notify \"mailto:a@example.com\"; keep (implicit)", NULL, 0 },
+	{ "5435 3.9 + Pigeonhole: same recipients notified once", "require \"enotify\"; notify \"mailto:a@example.com\"; notify \"mailto:A@example.com?subject=x\";",
+	  "notify \"mailto:a@example.com\"; keep (implicit)", NULL, 0 },
+	{ "5435 5.1 valid_notify_method", "require \"enotify\"; if valid_notify_method \"xmpp:a@b.c\" { discard; } elsif valid_notify_method [\"mailto:a@b.c\", \"mailto:?to=x@y.z\"] { keep; }",
+	  "keep", NULL, 0 },
+	{ "5436 2.9 mailto online is maybe", "require \"enotify\"; if notify_method_capability \"mailto:a@b.c\" \"Online\" \"maybe\" { discard; }",
+	  "discard", NULL, 0 },
+	{ "5435 6 :encodeurl", "require [\"enotify\", \"variables\", \"fileinto\"]; set :encodeurl \"x\" \"a b&c/\xc3\xa9\"; fileinto \"${x}\";",
+	  "fileinto \"a%20b%26c%2F%C3%A9\"", NULL, 0 },
+	{ "5435 3 runtime URI check", "require [\"enotify\", \"variables\"]; set \"u\" \"mailto:no-at\"; notify \"${u}\";",
+	  "ERROR; keep (implicit)", NULL, 0 },
+	/* RFC 5703 (ext-mime.c) */
+	{ "5703 4.1 header :mime :type", "require [\"mime\", \"fileinto\"]; if header :mime :type \"Content-Type\" \"multipart\" { fileinto \"M\"; }",
+	  "fileinto \"M\"", NULL, 0 },
+	{ "5703 3 + Pigeonhole: foreverypart visits the message, then its parts", "require [\"mime\", \"foreverypart\", \"fileinto\", \"variables\"]; set \"s\" \"\"; foreverypart { if header :mime :subtype :matches \"Content-Type\" \"*\" { set \"s\" \"${s}/${1}\"; } } fileinto \"${s}\";",
+	  "fileinto \"/alternative/plain/html\"", NULL, 0 },
+	{ "5703 4.1 :param on the current part", "require [\"mime\", \"foreverypart\", \"fileinto\"]; foreverypart { if header :mime :param \"charset\" :is \"Content-Type\" \"utf-8\" { fileinto \"U\"; } }",
+	  "fileinto \"U\"", NULL, 0 },
+	{ "5703 4.1 :anychild looks below", "require [\"mime\", \"fileinto\"]; if header :mime :anychild :contenttype \"Content-Type\" \"text/html\" { fileinto \"H\"; }",
+	  "fileinto \"H\"", NULL, 0 },
+	{ "5703 4.1 without :anychild only the message", "require [\"mime\", \"fileinto\"]; if header :mime :contenttype \"Content-Type\" \"text/html\" { fileinto \"H\"; }",
+	  "keep (implicit)", NULL, 0 },
+	{ "5703 4.3 exists :mime on the current part", "require [\"mime\", \"foreverypart\"]; foreverypart { if exists :mime \"Content-Transfer-Encoding\" { discard; } }",
+	  "discard", NULL, 0 },
+	{ "5703 3.2 break", "require [\"foreverypart\", \"variables\", \"fileinto\"]; set \"n\" \"\"; foreverypart { set \"n\" \"${n}x\"; if string \"${n}\" \"xx\" { break; } } fileinto \"${n}\";",
+	  "fileinto \"xx\"", NULL, 0 },
+	{ "5703 3.2 break :name leaves the outer loop", "require [\"foreverypart\", \"variables\", \"fileinto\"]; set \"n\" \"\"; foreverypart :name \"o\" { foreverypart { set \"n\" \"${n}y\"; break :name \"o\"; } } fileinto \"n${n}\";",
+	  "fileinto \"ny\"", NULL, 0 },
+	{ "5703 7 extracttext: decoded, UTF-8", "require [\"foreverypart\", \"extracttext\", \"variables\", \"mime\", \"fileinto\"]; foreverypart { if header :mime :subtype \"Content-Type\" \"plain\" { extracttext \"t\"; fileinto \"${t}\"; } }",
+	  "fileinto \"Hello w\xc3\xb6rld, cheap pills\"", NULL, 0 },
+	{ "5703 7 extracttext :first, HTML as text", "require [\"foreverypart\", \"extracttext\", \"variables\", \"mime\", \"fileinto\"]; foreverypart { if header :mime :subtype \"Content-Type\" \"html\" { extracttext :first 9 \"t\"; fileinto \"${t}\"; } }",
+	  "fileinto \"html part\"", NULL, 0 },
+	{ "5703 7 extracttext outside foreverypart", "require [\"foreverypart\", \"extracttext\", \"variables\"]; extracttext \"t\";",
+	  "COMPILE: t.sieve:1:55: error: the extracttext command is not placed inside a foreverypart loop\n", NULL, 0 },
+	{ "5703 4.1 :type needs :mime", "require \"mime\"; if header :type \"Content-Type\" \"text\" { keep; }",
+	  "COMPILE: t.sieve:1:27: error: the :type tag for the header test requires the :mime tag\n", NULL, 0 },
+	/* RFC 5260 4: date of a Received field (after the last ';') */
+	{ "5260 4 date received", "require [\"date\"]; if date :originalzone \"received\" \"iso8601\" \"2026-11-23T06:15:12Z\" { discard; }",
+	  "discard", NULL, 0 },
+	/* RFC 5260 4.1: :zone converts */
+	{ "5260 4.1 date :zone", "require [\"date\"]; if date :zone \"-0700\" \"received\" \"std11\" \"Sun, 22 Nov 2026 23:15:12 -0700\" { discard; }",
+	  "discard", NULL, 0 },
+	/* RFC 5260 4: a field that is no date never matches */
+	{ "5260 4 date garbage", "require [\"date\"]; if date :matches \"subject\" \"year\" \"*\" { discard; }",
+	  "keep (implicit)", NULL, 0 },
+	/* RFC 5260 5: currentdate */
+	{ "5260 5 currentdate", "require [\"date\", \"relational\"]; if currentdate :value \"ge\" \"date\" \"2020-01-01\" { discard; }",
+	  "discard", NULL, 0 },
+	/* RFC 5260 6: header :index */
+	{ "5260 6 header :index", "require [\"index\"]; if header :index 2 :contains \"received\" \"from c\" { discard; }",
+	  "discard", NULL, 0 },
+	/* RFC 5260 6: :last counts from the end */
+	{ "5260 6 header :index :last", "require [\"index\"]; if header :index 2 :last :contains \"received\" \"from c\" { discard; }",
+	  "keep (implicit)", NULL, 0 },
+	/* RFC 5235 3.2: no spamtest settings -> "0" (not tested) */
+	{ "5235 3.2 spamtest not configured", "require [\"spamtest\"]; if spamtest :is \"0\" { discard; }",
+	  "discard", NULL, 0 },
+	/* RFC 5293 4: addheader is seen by later tests and becomes an action */
+	{ "5293 4 addheader", "require [\"editheader\"]; addheader \"X-A\" \"1\"; if header :is \"x-a\" \"1\" { discard; }",
+	  "addheader \"X-A\" \"1\"; discard", NULL, 0 },
+	/* RFC 5293 5: deleteheader by value, occurrence index */
+	{ "5293 5 deleteheader value", "require [\"editheader\"]; addheader :last \"X-Star\" \"c\"; deleteheader :is \"x-star\" \"c\"; if not exists \"x-star\" { discard; }",
+	  "addheader \"X-Star\" \"c\" :last; deleteheader \"x-star\" :index 2; keep (implicit)", NULL, 0 },
+	/* RFC 5293 5: no :index, no value: all of them, one action */
+	{ "5293 5 deleteheader all", "require [\"editheader\"]; deleteheader \"x-star\"; if not exists \"x-star\" { discard; }",
+	  "deleteheader \"x-star\"; discard", NULL, 0 },
+	/* RFC 5293 6: Received is protected (warning, skipped) */
+	{ "5293 6 deleteheader received", "require [\"editheader\"]; deleteheader \"received\"; if exists \"received\" { discard; }",
+	  "discard", NULL, 0 },
+	/* RFC 5293 6: runtime error drops the edits */
+	{ "5293 6 error drops edits", "require [\"editheader\", \"variables\"]; set \"n\" \"bad name\"; addheader \"X-A\" \"1\"; addheader \"${n}\" \"v\";",
+	  "ERROR; keep (implicit)", NULL, 0 },
 };
 
 static int
@@ -537,6 +651,14 @@ mbox_exists(void *arg, const char *folder)
 {
 	(void)arg;
 	return strcmp(folder, "Existing") == 0;
+}
+
+/* The fake state store for duplicate rows (see env.cb_arg in run_row). */
+static int
+fake_seen(void *arg, const char *key)
+{
+	(void)key;
+	return *(const char *)arg == '1';
 }
 
 static struct msg *
@@ -561,7 +683,7 @@ load(const char *text, int *fd_out)
 static char *
 run_row(const struct rrow *r, struct msg *m)
 {
-	struct sieve_conf sc = { NULL, 0 };
+	struct sieve_conf sc = { .extensions = NULL };
 	struct sieve_diags d;
 	struct sieve_script *s = NULL;
 	struct sieve_env env;
@@ -587,6 +709,10 @@ run_row(const struct rrow *r, struct msg *m)
 	env.host = "mx.example.net";
 	env.max_actions = r->max_actions;
 	env.mailbox_exists = mbox_exists;
+	/* duplicate: a fake store (every key present for "seen" senders) */
+	env.store_seen = fake_seen;
+	env.cb_arg = (void *)(r->sender && strstr(r->sender, "seen") ?
+	    "1" : "0");
 	actions_init(&l);
 	run = sieve_run_new(m, &env, &l, NULL);
 	rc = sieve_run_script(run, s, &d);
@@ -614,10 +740,289 @@ run_row(const struct rrow *r, struct msg *m)
 	return buf_steal(&out);
 }
 
+/*
+ * include (RFC 6609): scripts written to a scratch personal dir (and
+ * global dir), the main script compiled with both, run over m. want:
+ * the actions as run_row prints them, or "COMPILE: " + a substring of
+ * the diagnostics.
+ */
+struct irow {
+	const char *rfc;
+	const char *files[6][2];	/* "p/name" or "g/name", text */
+	const char *script;
+	const char *want;
+};
+
+static const struct irow irows[] = {
+	{ "6609 3.2 personal include, same result",
+	  { { "p/a", "require \"fileinto\"; fileinto \"A\";" } },
+	  "require [\"include\", \"fileinto\"]; include \"a\"; fileinto \"M\";",
+	  "fileinto \"A\"; fileinto \"M\"" },
+	{ "6609 3.2 :global location",
+	  { { "g/a", "require \"fileinto\"; fileinto \"G\";" },
+	    { "p/a", "require \"fileinto\"; fileinto \"P\";" } },
+	  "require \"include\"; include :global \"a\"; include :personal \"a\";",
+	  "fileinto \"G\"; fileinto \"P\"" },
+	{ "6609 3.2 missing script: compile error at the include",
+	  { { NULL, NULL } },
+	  "require \"include\";\nkeep;\n  include \"nope\";",
+	  "COMPILE: t.sieve:3:3: error: included personal script 'nope' does not exist" },
+	{ "6609 3.2 :optional missing script is skipped",
+	  { { NULL, NULL } },
+	  "require \"include\"; include :optional \"nope\"; discard;",
+	  "discard" },
+	{ "6609 3.2 names with / are refused",
+	  { { NULL, NULL } },
+	  "require \"include\"; include \"../x\";",
+	  "COMPILE: error: include: invalid script name '../x'" },
+	{ "6609 3.2 circular include",
+	  { { "p/a", "require \"include\"; include \"b\";" },
+	    { "p/b", "require \"include\"; include \"a\";" } },
+	  "require \"include\"; include \"a\";",
+	  "COMPILE: error: circular include" },
+	{ "6609 3.2 :once breaks a cycle and runs once",
+	  { { "p/a", "require [\"include\", \"fileinto\"]; fileinto \"A\"; include :once \"b\";" },
+	    { "p/b", "require [\"include\", \"fileinto\"]; include :once \"a\"; fileinto \"B\";" } },
+	  "require \"include\"; include :once \"a\"; include :once \"b\";",
+	  "fileinto \"A\"; fileinto \"B\"" },
+	{ "6609 3.2 an error in the included script fails the compile",
+	  { { "p/a", "keep;\nfoo;" } },
+	  "require \"include\"; include \"a\";",
+	  "COMPILE: a.sieve:2:1: error: unknown command 'foo'\nt.sieve:1:20: error: failed to compile included personal script 'a'" },
+	{ "6609 3.4 return ends only the included script",
+	  { { "p/a", "require [\"include\", \"fileinto\"]; fileinto \"A\"; return; fileinto \"X\";" } },
+	  "require [\"include\", \"fileinto\"]; include \"a\"; fileinto \"M\";",
+	  "fileinto \"A\"; fileinto \"M\"" },
+	{ "6609 3.2 stop in an included script ends everything",
+	  { { "p/a", "require \"fileinto\"; fileinto \"A\"; stop;" } },
+	  "require [\"include\", \"fileinto\"]; include \"a\"; fileinto \"M\";",
+	  "fileinto \"A\"" },
+	{ "6609 3.3 local variables are not shared, globals are",
+	  { { "p/a", "require [\"include\", \"variables\", \"fileinto\"]; global \"g\"; fileinto \"a-${l}-${g}\"; set \"g\" \"G2\"; set \"l\" \"L2\";" } },
+	  "require [\"include\", \"variables\", \"fileinto\"]; global \"g\"; set \"l\" \"L\"; set \"g\" \"G\"; include \"a\"; fileinto \"m-${l}-${g}\";",
+	  "fileinto \"a--G\"; fileinto \"m-L-G2\"" },
+	{ "6609 3.3 global needs variables",
+	  { { NULL, NULL } },
+	  "require \"include\"; global \"x\";",
+	  "COMPILE: error: global command requires that variables extension is active" },
+	{ "6609 3.2 nesting deeper than the limit",
+	  { { "p/a", "require \"include\"; include \"b\";" },
+	    { "p/b", "require \"include\"; include \"c\";" },
+	    { "p/c", "keep;" } },
+	  "require \"include\"; include \"a\";",
+	  "COMPILE: error: cannot nest includes deeper than 2 levels" },
+};
+
+static void
+test_include(struct msg *m)
+{
+	char tmpl[] = "/tmp/test-sieve-XXXXXX", pdir[300], gdir[300];
+	struct buf cmd = BUF_INIT;
+	size_t i, k;
+
+	if (mkdtemp(tmpl) == NULL) {
+		ok(0, "include: mkdtemp");
+		return;
+	}
+	(void)snprintf(pdir, sizeof pdir, "%s/p", tmpl);
+	(void)snprintf(gdir, sizeof gdir, "%s/g", tmpl);
+	for (i = 0; i < sizeof irows / sizeof irows[0]; i++) {
+		const struct irow *ir = &irows[i];
+		struct sieve_conf sc = { .personal_dir = pdir,
+		    .global_dir = gdir, .max_include_depth = 2 };
+		struct sieve_diags d;
+		struct sieve_script *s = NULL;
+		struct sieve_env env;
+		struct sieve_run *run;
+		struct action_list l;
+		struct buf out = BUF_INIT;
+
+		(void)mkdir(pdir, 0700);
+		(void)mkdir(gdir, 0700);
+		for (k = 0; k < 6 && ir->files[k][0] != NULL; k++) {
+			char path[400];
+			FILE *fp;
+
+			(void)snprintf(path, sizeof path, "%s/%s.sieve", tmpl,
+			    ir->files[k][0]);
+			if ((fp = fopen(path, "w")) != NULL) {
+				fputs(ir->files[k][1], fp);
+				fclose(fp);
+			}
+		}
+		sieve_diags_init(&d);
+		actions_init(&l);
+		if (sieve_compile(&sc, "t.sieve", ir->script,
+		    strlen(ir->script), &d, &s) == -1) {
+			buf_addf(&out, "COMPILE: %s", d.text.data);
+		} else {
+			memset(&env, 0, sizeof env);
+			env.sender = "alice@example.org";
+			env.recipient = "bob@example.net";
+			run = sieve_run_new(m, &env, &l, NULL);
+			if (sieve_run_script(run, s, &d) == -1)
+				buf_addf(&out, "ERROR %s; ", d.text.data);
+			(void)sieve_run_finish(run);
+			sieve_run_free(&run);
+			for (k = 0; k < l.n; k++) {
+				if (k)
+					buf_adds(&out, "; ");
+				sieve_action_format(&l.v[k], &out);
+			}
+			if (l.implicit_keep)
+				buf_adds(&out, l.n ? "; keep (implicit)" :
+				    "keep (implicit)");
+		}
+		if (strncmp(ir->want, "COMPILE: ", 9) == 0) {
+			if (!ok(strncmp(out.data, "COMPILE: ", 9) == 0 &&
+			    strstr(out.data, ir->want + 9) != NULL,
+			    "include row %zu (RFC %s)", i, ir->rfc))
+				printf("#   got:  \"%s\"\n", out.data);
+		} else {
+			is_str(out.data, ir->want, "include row %zu (RFC %s)",
+			    i, ir->rfc);
+		}
+		buf_free(&out);
+		actions_free(&l);
+		sieve_script_free(&s);
+		sieve_diags_free(&d);
+		buf_reset(&cmd);
+		buf_addf(&cmd, "rm -rf '%s/p' '%s/g'", tmpl, tmpl);
+		if (system(cmd.data) != 0)
+			ok(0, "include: cleanup");
+	}
+	(void)rmdir(tmpl);
+	buf_free(&cmd);
+}
+
+/*
+ * vnd.dovecot.pipe/filter/execute (ext-extprograms.c) with a scratch bin
+ * dir: require fails without the directory; execute :output; a filter's
+ * output is what later tests see; pipe is an action with its arguments.
+ */
+static void
+test_extprograms(void)
+{
+	static const char *const scripts[][2] = {
+		{ "require [\"vnd.dovecot.execute\", \"variables\", \"fileinto\"]; execute :input \"a@B.org\" :output \"d\" \"dom\" [\"x\"]; fileinto \"${d}\";",
+		  "fileinto \"b.org|x\"" },
+		{ "require \"vnd.dovecot.execute\"; if execute \"fail\" { discard; }",
+		  "keep (implicit)" },
+		{ "require \"vnd.dovecot.execute\"; execute \"missing\";",
+		  "ERROR; keep (implicit)" },
+		{ "require [\"vnd.dovecot.filter\", \"fileinto\"]; filter \"addhdr\"; if header :is \"X-Added\" \"yes\" { fileinto \"F\"; }",
+		  "fileinto \"F\"" },
+		{ "require [\"vnd.dovecot.filter\"]; if filter \"fail\" { discard; }",
+		  "keep (implicit)" },
+		{ "require [\"vnd.dovecot.pipe\", \"copy\"]; pipe :copy \"dom\" [\"a\", \"b\"];",
+		  "pipe \"dom\" :copy; keep (implicit)" },
+		{ "require \"vnd.dovecot.pipe\"; pipe :try \"dom\";",
+		  "pipe \"dom\"" },
+	};
+	char dir[] = "/tmp/test-sieve-xp-XXXXXX", path[256];
+	struct sieve_conf sc;
+	size_t i;
+	FILE *fp;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "extprograms: mkdtemp");
+		return;
+	}
+	(void)snprintf(path, sizeof path, "%s/dom", dir);
+	fp = fopen(path, "w");
+	fputs("#!/bin/sh\nread a; printf '%s|%s' \"${a##*@}\" \"$1\" | tr A-Z a-z\n", fp);
+	fclose(fp);
+	chmod(path, 0755);
+	(void)snprintf(path, sizeof path, "%s/fail", dir);
+	fp = fopen(path, "w");
+	fputs("#!/bin/sh\ncat >/dev/null\nexit 1\n", fp);
+	fclose(fp);
+	chmod(path, 0755);
+	(void)snprintf(path, sizeof path, "%s/addhdr", dir);
+	fp = fopen(path, "w");
+	fputs("#!/bin/sh\nprintf 'X-Added: yes\\n'\nexec cat\n", fp);
+	fclose(fp);
+	chmod(path, 0755);
+
+	memset(&sc, 0, sizeof sc);
+	sc.extensions = "+vnd.dovecot.pipe +vnd.dovecot.filter +vnd.dovecot.execute";
+	{
+		/* Pigeonhole: no bin dir, no extension. */
+		struct sieve_diags d;
+		struct sieve_script *s = NULL;
+		const char *t = "require \"vnd.dovecot.pipe\";";
+
+		sieve_diags_init(&d);
+		ok(sieve_compile(&sc, "t.sieve", t, strlen(t), &d, &s) == -1,
+		    "extprograms: require fails without sieve_pipe_bin_dir");
+		sieve_diags_free(&d);
+	}
+	sc.pipe_bin_dir = sc.filter_bin_dir = sc.execute_bin_dir = dir;
+	for (i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
+		struct sieve_diags d;
+		struct sieve_script *s = NULL;
+		struct sieve_env env;
+		struct sieve_run *run;
+		struct action_list l;
+		struct buf out = BUF_INIT;
+		struct msg *m;
+		size_t k;
+		int fd, rc;
+
+		m = load(message, &fd);	/* a filter changes it */
+		sieve_diags_init(&d);
+		if (sieve_compile(&sc, "t.sieve", scripts[i][0],
+		    strlen(scripts[i][0]), &d, &s) == -1) {
+			is_str(d.text.data, "", "extprograms %zu compiles", i);
+			goto next;
+		}
+		memset(&env, 0, sizeof env);
+		env.sender = "alice@example.org";
+		env.recipient = "bob@example.net";
+		actions_init(&l);
+		run = sieve_run_new(m, &env, &l, NULL);
+		rc = sieve_run_script(run, s, &d);
+		(void)sieve_run_finish(run);
+		if (rc == -1)
+			buf_adds(&out, "ERROR");
+		for (k = 0; k < l.n; k++) {
+			if (out.len)
+				buf_adds(&out, "; ");
+			sieve_action_format(&l.v[k], &out);
+		}
+		if (l.implicit_keep)
+			buf_adds(&out, out.len ? "; keep (implicit)" :
+			    "keep (implicit)");
+		is_str(out.data, scripts[i][1], "extprograms %zu", i);
+		if (i == 5)
+			ok(l.n == 1 && l.v[0].argv != NULL &&
+			    !strcmp(l.v[0].argv[0], "a") &&
+			    !strcmp(l.v[0].argv[1], "b") && l.v[0].argv[2] == NULL,
+			    "extprograms: pipe arguments in argv");
+		sieve_run_free(&run);
+		actions_free(&l);
+		buf_free(&out);
+next:
+		sieve_script_free(&s);
+		sieve_diags_free(&d);
+		msg_free(&m);
+		close(fd);
+	}
+	{
+		const char *names[] = { "dom", "fail", "addhdr" };
+
+		for (i = 0; i < 3; i++) {
+			(void)snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+			(void)unlink(path);
+		}
+		(void)rmdir(dir);
+	}
+}
+
 int
 main(void)
 {
-	struct sieve_conf sc = { NULL, 0 };
+	struct sieve_conf sc = { .extensions = NULL };
 	struct msg *m;
 	size_t i;
 	int fd;
@@ -642,7 +1047,7 @@ main(void)
 
 	/* Limits: an over-long script (sieve_max_script_size). */
 	{
-		struct sieve_conf small = { NULL, 16 };
+		struct sieve_conf small = { .max_script_size = 16 };
 		struct sieve_diags d;
 		struct sieve_script *s = NULL;
 		const char *t = "keep; keep; keep; keep;";
@@ -671,7 +1076,7 @@ main(void)
 	}
 	/* sieve_extensions: "-fileinto" disables it. */
 	{
-		struct sieve_conf nofi = { "-fileinto", 0 };
+		struct sieve_conf nofi = { .extensions = "-fileinto" };
 		struct sieve_diags d;
 		struct sieve_script *s = NULL;
 		const char *t = "require \"fileinto\";";
@@ -690,6 +1095,40 @@ main(void)
 		    rrows[i].rfc);
 		free(got);
 	}
+	/* vacation (RFC 5230) on a personal message: rows of vrows (the
+	 * action list, then handle-independent fields of the reply). */
+	{
+		static const char vmsg[] =
+		    "From: Alice <alice@example.org>\n"
+		    "To: Bob <bob+lists@example.net>\n"
+		    "Subject: hi\n"
+		    "Message-ID: <v1@example.org>\n\n"
+		    "body\n";
+		static const struct rrow vrows[] = {
+			{ "5230 4.1 reply due", "require \"vacation\"; vacation :days 3 \"away\";",
+			  "vacation \"away\"; keep (implicit)", NULL, 0 },
+			{ "5230 4.5 no reply to a daemon", "require \"vacation\"; vacation \"away\";",
+			  "keep (implicit)", "MAILER-DAEMON@example.org", 0 },
+			{ "5230 4.5 no reply to *-request", "require \"vacation\"; vacation \"away\";",
+			  "keep (implicit)", "list-request@example.org", 0 },
+			{ "5230 4.5 no reply to own address", "require \"vacation\"; vacation \"away\";",
+			  "keep (implicit)", "bob+lists@example.net", 0 },
+			{ "5230 4.6 :addresses alongside the recipient", "require \"vacation\"; vacation :addresses \"x@y.z\" \"away\";",
+			  "vacation \"away\"; keep (implicit)", NULL, 0 },
+		};
+		int vfd;
+		struct msg *vm = load(vmsg, &vfd);
+
+		for (i = 0; i < sizeof vrows / sizeof vrows[0]; i++) {
+			char *got = run_row(&vrows[i], vm);
+
+			is_str(got, vrows[i].want, "vacation row %zu (RFC %s)",
+			    i, vrows[i].rfc);
+			free(got);
+		}
+		msg_free(&vm);
+		close(vfd);
+	}
 
 	/* Multiscript (Pigeonhole): the next script runs while keep is in
 	 * effect; a discard ends the sequence; stop ends only one script. */
@@ -704,7 +1143,7 @@ main(void)
 			  "fileinto \"A\" :copy; keep (implicit)" },
 		};
 		for (i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
-			struct sieve_conf c0 = { NULL, 0 };
+			struct sieve_conf c0 = { .extensions = NULL };
 			struct sieve_diags d;
 			struct sieve_script *s1 = NULL, *s2 = NULL;
 			struct sieve_env env;
@@ -742,6 +1181,8 @@ main(void)
 			sieve_diags_free(&d);
 		}
 	}
+	test_include(m);
+	test_extprograms();
 	msg_free(&m);
 	close(fd);
 	return tap_done();

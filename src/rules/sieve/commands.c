@@ -195,17 +195,21 @@ address_run(struct sv_rctx *r, const struct sv_node *n)
 	size_t i, k, j, cnt;
 	int done = 0;
 
+	if (sv_node_tag(n, "mime") != NULL)	/* RFC 5703 4.2 */
+		return sv_mime_test_run(r, n);
 	if (sv_match_begin(&m, r, n, 1) == -1)
 		return sv_match_end(&m);
 	cnt = sv_pos_list(r, n, 0, &names);
 	for (i = 0; i < cnt && !done; i++) {
-		for (k = 0; k < r->msg->nhdrs && !done; k++) {
-			const struct hdr *h = &r->msg->hdrs[k];
+		/* the edited header view, :index (sieve-int.h) */
+		const struct hdr **hs;
+		size_t nh = sv_hdr_select(r, n, names[i], &hs);
+
+		for (k = 0; k < nh && !done; k++) {
+			const struct hdr *h = hs[k];
 			struct addr *as;
 			size_t na;
 
-			if (!span_ieq(h->name, names[i]))
-				continue;
 			na = addr_parse_list(r->arena, h->value, &as);
 			for (j = 0; j < na && !done; j++) {
 				int skip;
@@ -234,18 +238,21 @@ header_run(struct sv_rctx *r, const struct sv_node *n)
 	size_t i, k, cnt;
 	int done = 0;
 
+	if (sv_node_tag(n, "mime") != NULL)	/* RFC 5703 4.1 */
+		return sv_mime_test_run(r, n);
 	if (sv_match_begin(&m, r, n, 1) == -1)
 		return sv_match_end(&m);
 	cnt = sv_pos_list(r, n, 0, &names);
 	for (i = 0; i < cnt && !done; i++) {
-		for (k = 0; k < r->msg->nhdrs && !done; k++) {
-			const struct hdr *h = &r->msg->hdrs[k];
+		/* the edited header view, :index (sieve-int.h) */
+		const struct hdr **hs;
+		size_t nh = sv_hdr_select(r, n, names[i], &hs);
+
+		for (k = 0; k < nh && !done; k++) {
 			char *val;
 
-			if (!span_ieq(h->name, names[i]))
-				continue;
 			/* RFC 5228 5.7: unfolded, RFC 2047 decoded */
-			val = hdr_decode(r->arena, h->value);
+			val = sv_hdr_value(r, hs[k]);
 			if (sv_match_value(&m, val, strlen(val)) != 0 &&
 			    n->match.mtype != MT_COUNT)
 				done = 1;
@@ -258,11 +265,17 @@ static int
 exists_run(struct sv_rctx *r, const struct sv_node *n)
 {
 	const char **names;
-	size_t i, cnt = sv_pos_list(r, n, 0, &names);
+	size_t i, cnt;
 
-	for (i = 0; i < cnt; i++)
-		if (hdr_count(r->msg, names[i]) == 0)
+	if (sv_node_tag(n, "mime") != NULL)	/* RFC 5703 4.3 */
+		return sv_mime_test_run(r, n);
+	cnt = sv_pos_list(r, n, 0, &names);
+	for (i = 0; i < cnt; i++) {
+		const struct hdr **hs;
+
+		if (sv_hdr_select(r, n, names[i], &hs) == 0)
 			return 0;
+	}
 	return 1;
 }
 
@@ -365,10 +378,13 @@ static const struct sv_cmd core_cmds[] = {
 	{ .name = "redirect", .kind = SV_COMMAND, .sig = "s",
 	  .validate = redirect_validate, .run = redirect_run },
 	{ .name = "address", .kind = SV_TEST, .sig = "ll",
-	  .tagsets = MATCHING | SV_TS_ADDRPART, .run = address_run },
+	  .tagsets = MATCHING | SV_TS_ADDRPART, .run = address_run,
+	  .validate = sv_mime_test_validate },
 	{ .name = "header", .kind = SV_TEST, .sig = "ll",
-	  .tagsets = MATCHING, .run = header_run },
-	{ .name = "exists", .kind = SV_TEST, .sig = "l", .run = exists_run },
+	  .tagsets = MATCHING, .run = header_run,
+	  .validate = sv_mime_test_validate },
+	{ .name = "exists", .kind = SV_TEST, .sig = "l", .run = exists_run,
+	  .validate = sv_mime_test_validate },
 	{ .name = "size", .kind = SV_TEST, .sig = "n", .tags = size_tags,
 	  .validate = size_validate, .run = size_run },
 	{ .name = "allof", .kind = SV_TEST, .subtests = SV_TEST_LIST,

@@ -18,9 +18,10 @@
 
 /* ---- compiling ---- */
 
-int
-sieve_compile(const struct sieve_conf *c, const char *name, const char *src,
-    size_t len, struct sieve_diags *d, struct sieve_script **out)
+static int
+compile_sub(const struct sieve_conf *c, const char *name, const char *src,
+    size_t len, struct sieve_diags *d, struct sieve_script *parent,
+    const char *path, struct sieve_script **out)
 {
 	struct sieve_script *s;
 	struct sv_vctx v;
@@ -32,6 +33,13 @@ sieve_compile(const struct sieve_conf *c, const char *name, const char *src,
 	s = xcalloc(1, sizeof *s);
 	s->arena = arena_new();
 	s->name = arena_strdup(s->arena, name);
+	s->path = path ? arena_strdup(s->arena, path) : NULL;
+	if (parent != NULL) {
+		/* ext-include.c: one tree per root compile */
+		s->inc = parent->inc;
+		s->inc_parent = parent;
+		s->inc_depth = parent->inc_depth + 1;
+	}
 	if (len > max) {
 		struct sv_pos nopos = { 0, 0 };
 
@@ -48,6 +56,20 @@ sieve_compile(const struct sieve_conf *c, const char *name, const char *src,
 	v.d = d;
 	v.conf = c;
 	v.enabled = sv_ext_enabled_mask(c ? c->extensions : NULL);
+	/* vnd.dovecot.testsuite exists under `sluice testsuite` only (on
+	 * there, off everywhere else even when sieve_extensions names it). */
+	{
+		int ti = sv_ext_index("vnd.dovecot.testsuite");
+
+		if (ti >= 0 && c != NULL && c->testsuite)
+			v.enabled |= (uint64_t)1 << ti;
+		else if (ti >= 0)
+			v.enabled &= ~((uint64_t)1 << ti);
+	}
+	for (size_t xi = 0; xi < sv_registry_count(); xi++)
+		if (sv_registry_ext(xi)->available != NULL &&
+		    !sv_registry_ext(xi)->available(c))
+			v.enabled &= ~((uint64_t)1 << xi);
 	if (sv_validate(&v, s->first) == -1 || d->errors > before)
 		goto fail;
 	*out = s;
@@ -58,8 +80,23 @@ fail:
 }
 
 int
+sieve_compile(const struct sieve_conf *c, const char *name, const char *src,
+    size_t len, struct sieve_diags *d, struct sieve_script **out)
+{
+	return compile_sub(c, name, src, len, d, NULL, NULL, out);
+}
+
+int
 sieve_compile_file(const struct sieve_conf *c, const char *path,
     struct sieve_diags *d, struct sieve_script **out)
+{
+	return sv_compile_file_sub(c, path, d, NULL, out);
+}
+
+int
+sv_compile_file_sub(const struct sieve_conf *c, const char *path,
+    struct sieve_diags *d, struct sieve_script *parent,
+    struct sieve_script **out)
 {
 	size_t max = c && c->max_script_size ? c->max_script_size :
 	    SIEVE_DEFAULT_MAX_SCRIPT_SIZE;
@@ -102,7 +139,8 @@ sieve_compile_file(const struct sieve_conf *c, const char *path,
 			goto out;
 		}
 	}
-	ret = sieve_compile(c, path, b.data ? b.data : "", b.len, d, out);
+	ret = compile_sub(c, path, b.data ? b.data : "", b.len, d, parent,
+	    path, out);
 out:
 	close(fd);
 	buf_free(&b);
@@ -114,6 +152,7 @@ sieve_script_free(struct sieve_script **sp)
 {
 	if (*sp == NULL)
 		return;
+	sv_include_free(*sp);
 	arena_free(&(*sp)->arena);
 	free(*sp);
 	*sp = NULL;
@@ -780,5 +819,14 @@ sieve_action_format(const struct action *a, struct buf *out)
 		buf_adds(out, " :copy");
 	if (a->create)
 		buf_adds(out, " :create");
+	/* editheader (RFC 5293): value, :last, :index */
+	if (a->type == ACT_ADDHEADER) {
+		buf_addc(out, ' ');
+		quote(out, a->value ? a->value : "", 4096);
+		if (a->last)
+			buf_adds(out, " :last");
+	} else if (a->type == ACT_DELETEHEADER && a->index > 0) {
+		buf_addf(out, " :index %d%s", a->index, a->last ? " :last" : "");
+	}
 	buf_free(&f);
 }

@@ -86,6 +86,8 @@
 #define SV_REGEX_MATCH_LIMIT	100000	/* pcre2 match limit */
 #define SV_REGEX_DEPTH_LIMIT	10000	/* pcre2 depth limit */
 #define SV_STOP			1
+#define SV_RETURN		2	/* include's "return": ends one script */
+#define SV_BREAK		3	/* ext-mime.c: break out of foreverypart */
 
 struct sv_pos {
 	unsigned line, col;
@@ -180,6 +182,9 @@ struct sv_ext {
 	const struct sv_tag_add *tags;	/* NULL-terminated, or NULL */
 	unsigned flags;
 	void (*run_done)(struct sv_rctx *r);
+	/* NULL, or 0 when the settings leave the extension unavailable
+	 * (require then fails, e.g. vnd.dovecot.pipe without a bin dir). */
+	int (*available)(const struct sieve_conf *c);
 };
 
 /* registry.c */
@@ -232,7 +237,26 @@ struct sieve_script {
 	struct sv_node *first;
 	uint64_t exts;		/* bit i: registry extension i required */
 	int needs_body;
+	/* include (ext-include.c): the tree of included scripts is shared
+	 * by all its scripts and owned by the root (inc_root). */
+	struct sv_inc_tree *inc;
+	struct sieve_script *inc_parent;	/* NULL for the root */
+	unsigned inc_depth;
+	char **globals;		/* names declared with "global" (arena) */
+	size_t nglobals;
+	char *path;		/* file it was read from, or NULL */
 };
+
+/* Compile path as an include of parent (NULL: a root); see sieve_compile. */
+int sv_compile_file_sub(const struct sieve_conf *c, const char *path,
+    struct sieve_diags *d, struct sieve_script *parent,
+    struct sieve_script **out);
+/* ext-include.c: free the include tree if s is its root. */
+void sv_include_free(struct sieve_script *s);
+/* RFC 6609 3.3/3.5: 1 and the storage key ("global.x") in key_out (arena
+ * of r) if name[0..len) is a global variable of the running script. */
+int sv_include_global_key(struct sv_rctx *r, const char *name, size_t len,
+    const char **key_out);
 
 /* ---- diagnostics ---- */
 
@@ -406,7 +430,56 @@ extern const struct sv_ext sv_ext_core, sv_ext_fileinto, sv_ext_envelope,
     sv_ext_body, sv_ext_variables, sv_ext_relational, sv_ext_subaddress,
     sv_ext_regex, sv_ext_mailbox, sv_ext_environment, sv_ext_ihave,
     sv_ext_encoded_character, sv_ext_cmp_numeric, sv_ext_cmp_octet,
-    sv_ext_cmp_casemap;
+    sv_ext_cmp_casemap, sv_ext_vacation, sv_ext_vacation_seconds,
+    sv_ext_duplicate, sv_ext_enotify;
+
+/* ext-duplicate.c: the first 128 bits of SHA-256 over parts (each
+ * followed by a NUL byte), as 32 hex digits and a NUL in out. Used to
+ * keep state-store keys short (STORE_MAX_KEY) whatever the input. */
+void sv_digest_hex(const char *const *parts, size_t n, char out[33]);
+/* ext-vacation.c: the run's vacation/duplicate settings: env->reply, else
+ * from env->conf (sluice.conf), else Pigeonhole's defaults (in tmp). */
+const struct sieve_reply_conf *sv_reply_conf(const struct sv_rctx *r,
+    struct sieve_reply_conf *tmp);
+/* ext-enotify.c: RFC 5435 6 :encodeurl (percent-encode all but the RFC
+ * 3986 unreserved characters) of b in place. */
+void sv_encodeurl(struct buf *b);
+#define SV_MOD_ENCODEURL	64	/* tag id of :encodeurl on "set" */
+extern const struct sv_ext sv_ext_include;
+/* ext-mime.c (RFC 5703), ext-extprograms.c (Pigeonhole's extprograms). */
+extern const struct sv_ext sv_ext_mime, sv_ext_foreverypart,
+    sv_ext_extracttext, sv_ext_vnd_pipe, sv_ext_vnd_filter,
+    sv_ext_vnd_execute;
+/* header/address/exists with :mime and its options (commands.c calls
+ * these when the :mime extension's tags are present). */
+int sv_mime_test_validate(struct sv_vctx *v, struct sv_node *n);
+int sv_mime_test_run(struct sv_rctx *r, const struct sv_node *n);
+/* 1 while a foreverypart loop runs (a filter may not replace the
+ * message under it). */
+int sv_mime_in_loop(struct sv_rctx *r);
+extern const struct sv_ext sv_ext_testsuite;	/* ext-testsuite.c */
+
+/* date/index (ext-date.c), spamtest (ext-spamtest.c), editheader
+ * (ext-editheader.c). */
+extern const struct sv_ext sv_ext_date, sv_ext_hindex, sv_ext_spamtest,
+    sv_ext_spamtestplus, sv_ext_virustest, sv_ext_editheader;
+
+/*
+ * The header as this run sees it (RFC 5293 2): every header lookup goes
+ * through these, so that editheader's edits are visible to later tests.
+ * sv_hdr_view: the fields in order (the message's until a script edits
+ * them; then a per-run copy in r->arena, see ext-editheader.c).
+ * sv_hdr_value: a field's value for matching: unfolded and RFC 2047
+ * decoded (arena). sv_hdr_select: the fields named name that test n
+ * looks at (RFC 5260 6: all of them, or the one :index [:last] picks);
+ * count returned, pointers (arena) in *out. sv_index_validate checks
+ * :index/:last on n (for validate hooks).
+ */
+const struct hdr *sv_hdr_view(struct sv_rctx *r, size_t *n_out);
+char *sv_hdr_value(struct sv_rctx *r, const struct hdr *h);
+size_t sv_hdr_select(struct sv_rctx *r, const struct sv_node *n,
+    const char *name, const struct hdr ***out);
+int sv_index_validate(struct sv_vctx *v, struct sv_node *n);
 
 /* imap4flags helpers (ext-imap4flags.c), used by keep/fileinto. */
 void sv_flags_apply(struct sv_rctx *r, const struct sv_node *n,

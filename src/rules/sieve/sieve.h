@@ -18,6 +18,7 @@
 #define SLUICE_SIEVE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "../../lib/buf.h"
 #include "../../msg/msg.h"
@@ -30,11 +31,24 @@
 #define SIEVE_DEFAULT_MAX_CPU_TIME	30	/* seconds of CPU per run */
 #define SIEVE_MAX_ERRORS		10	/* per compile, then give up */
 #define SIEVE_MAX_NESTING		32	/* blocks and tests */
+#define SIEVE_DEFAULT_INCLUDE_DEPTH	10	/* sieve_include_max_nesting_depth */
+#define SIEVE_DEFAULT_MAX_INCLUDES	255	/* sieve_include_max_includes */
 
 /* Compile-time settings (sluice.conf). */
 struct sieve_conf {
 	const char *extensions;	/* sieve_extensions: "+a -b" or "a b" (NULL: all) */
 	size_t max_script_size;	/* 0: the default */
+	/* include (RFC 6609): where "name" is looked up as name.sieve. */
+	const char *personal_dir;	/* sieve_dir (NULL: :personal unavailable) */
+	const char *global_dir;		/* sieve_global (NULL: :global unavailable) */
+	unsigned max_include_depth;	/* sieve_include_max_nesting_depth; 0: 10 */
+	unsigned max_includes;		/* sieve_include_max_includes; 0: 255 */
+	int testsuite;	/* `sluice testsuite` only: vnd.dovecot.testsuite exists */
+	/* vnd.dovecot.pipe/filter/execute: sieve_<ext>_bin_dir (NULL: that
+	 * extension cannot be required) and sieve_<ext>_exec_timeout
+	 * (seconds; 0: Pigeonhole's 10). */
+	const char *pipe_bin_dir, *filter_bin_dir, *execute_bin_dir;
+	unsigned pipe_timeout, filter_timeout, execute_timeout;
 };
 
 /* Collected diagnostics, one "file:line:col: error: text\n" per entry. */
@@ -79,9 +93,54 @@ struct sieve_env {
 	/* RFC 5490 mailboxexists: 1 exists, 0 not (NULL: never). */
 	int (*mailbox_exists)(void *arg, const char *folder);
 	void *cb_arg;
+	/* RFC 7352 duplicate: is key in the state store? 1 yes, 0 no, -1
+	 * store error (cb_arg is passed). NULL: no store; the test is then
+	 * false and a warning is logged (DESIGN.md "vacation/duplicate
+	 * degrade"). Marks are written by the executor (ACT_STORE_MARK). */
+	int (*store_seen)(void *arg, const char *key);
+	/* vacation/duplicate settings; NULL: Pigeonhole's defaults. */
+	const struct sieve_reply_conf *reply;
+	void *testsuite;	/* struct sieve_testsuite (sieve-testsuite.h) */
+	/* spamtest/virustest and editheader settings (sluice.conf, keys
+	 * named as Pigeonhole's); NULL: spamtest/virustest answer "0" and
+	 * editheader protects only Pigeonhole's built-in names. */
+	const struct conf *conf;
+	/* RFC 5260 currentdate: the delivery time (0: the clock, read once
+	 * per run). */
+	time_t now;
+	/* vnd.dovecot.pipe/filter/execute programs get HOME (this), USER
+	 * (username), HOST, SENDER, RECIPIENT, ORIG_RECIPIENT. */
+	const char *home;
+	/*
+	 * vnd.dovecot.filter runs during the run; its output (fd, raw, read
+	 * from offset 0) becomes the message. The caller adopts it: makes
+	 * the delivery store it (new spool) and updates m in place (header
+	 * index, sizes, m->data mapped, m->mime NULL); 0, or -1 with e set
+	 * (a runtime error; m unchanged). NULL: m is updated in place from
+	 * a private copy (sluice test: nothing is stored).
+	 */
+	int (*replace_message)(void *arg, struct msg *m, int fd,
+	    struct err *e);
+	void *replace_arg;
 };
 
+/* Pigeonhole's vacation and duplicate settings, in seconds (sluice.conf
+ * keys of the same names). */
+struct sieve_reply_conf {
+	long vacation_min_period;	/* 1d; 0: every message may be answered */
+	long vacation_max_period;	/* 0: no upper limit */
+	long vacation_default_period;	/* 7d */
+	int vacation_dont_check_recipient;	/* no */
+	int vacation_use_original_recipient;	/* no */
+	long duplicate_default_period;	/* 12h (Pigeonhole's code) */
+	long duplicate_max_period;	/* 2d (Pigeonhole's code) */
+};
+
+/* Fill c with Pigeonhole's defaults. */
+void sieve_reply_conf_init(struct sieve_reply_conf *c);
+
 struct sieve_run;
+struct conf;
 
 /*
  * Start a sequence over m (header indexed; m->data mapped if a script

@@ -31,6 +31,10 @@ find_var(struct sv_rctx *r, const char *name, size_t len)
 {
 	size_t i;
 
+	/* RFC 6609 3.3: globals are stored as "global.name". */
+	if (sv_include_global_key(r, name, len, &name))
+		len = strlen(name);
+
 	for (i = 0; i < r->nvars; i++)
 		if (strlen(r->var_names[i]) == len &&
 		    !strncasecmp(r->var_names[i], name, len))
@@ -72,7 +76,9 @@ sv_var_set(struct sv_rctx *r, const char *name, const char *value)
 			r->var_vals = nv;
 		}
 		i = (long)r->nvars++;
-		r->var_names[i] = arena_strdup(r->arena, name);
+		if (!sv_include_global_key(r, name, strlen(name), &name))
+			name = arena_strdup(r->arena, name);
+		r->var_names[i] = (char *)name;
 	}
 	r->var_vals[i] = arena_strndup(r->arena, value, len);
 	return 0;
@@ -126,7 +132,10 @@ sv_str_expand(struct sv_rctx *r, const struct sv_str *s)
 			if (num < SV_MAX_MATCH && r->match[num] != NULL)
 				buf_adds(&b, r->match[num]);
 			i += n + 3;
-		} else if (sv_var_name_ok(s->s + i + 2, n)) {
+		} else if (sv_var_name_ok(s->s + i + 2, n) ||
+		    (n > 7 && !strncasecmp(s->s + i + 2, "global.", 7) &&
+		    sv_var_name_ok(s->s + i + 9, n - 7) &&
+		    sv_ext_required(r->script, "include"))) {
 			long v = find_var(r, s->s + i + 2, n);
 
 			if (v >= 0)
@@ -165,6 +174,7 @@ precedence(int id)
 	case MOD_LOWER: case MOD_UPPER: return 40;
 	case MOD_LOWERFIRST: case MOD_UPPERFIRST: return 30;
 	case MOD_QUOTEWILDCARD: return 20;
+	case SV_MOD_ENCODEURL: return 15;	/* RFC 5435 6 */
 	default: return 10;
 	}
 }
@@ -172,6 +182,10 @@ precedence(int id)
 static int
 check_var_name(struct sv_vctx *v, const struct sv_str *s)
 {
+	/* RFC 6609 3.5: the "global" namespace. */
+	if (s->len > 7 && !strncasecmp(s->s, "global.", 7) &&
+	    sv_vrequired(v, "include") && sv_var_name_ok(s->s + 7, s->len - 7))
+		return 0;
 	if (memchr(s->s, '.', s->len) != NULL) {
 		sv_verror(v, s->pos, "variable name '%s' is in an unknown "
 		    "namespace", s->s);
@@ -211,7 +225,7 @@ set_run(struct sv_rctx *r, const struct sv_node *n)
 	size_t i, k;
 
 	buf_adds(&b, sv_pos_str(r, n, 1));
-	for (prec = 40; prec >= 10; prec -= 10) {
+	for (prec = 40; prec >= 10; prec -= 5) {
 		for (i = 0; i < n->ntags; i++) {
 			int id = n->tags[i].def->id;
 
@@ -255,6 +269,9 @@ set_run(struct sv_rctx *r, const struct sv_node *n)
 				b = q;
 				break;
 			}
+			case SV_MOD_ENCODEURL:	/* ext-enotify.c */
+				sv_encodeurl(&b);
+				break;
 			case MOD_LENGTH: {
 				/* RFC 5229 4.1.1: length in characters */
 				size_t chars = 0;

@@ -1,0 +1,3 @@
+keep
+fileinto "x";
+if header :is "a" { keep; }

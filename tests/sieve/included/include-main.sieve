@@ -1,0 +1,4 @@
+require ["include", "fileinto"];
+include "include-a";
+include :global "include-g";
+fileinto "M";

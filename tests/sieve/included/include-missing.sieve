@@ -1,0 +1,3 @@
+require "include";
+keep;
+include "include-nonexistent";

@@ -1,0 +1,3 @@
+require ["reject", "ereject"];
+reject "a";
+ereject "b";

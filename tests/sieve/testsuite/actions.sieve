@@ -1,0 +1,5 @@
+require ["fileinto"];
+fileinto "X";
+redirect "a@example.net";
+keep;
+fileinto "X";

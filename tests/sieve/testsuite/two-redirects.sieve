@@ -1,0 +1,2 @@
+redirect "a@example.net";
+redirect "b@example.net";

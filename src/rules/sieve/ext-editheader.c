@@ -21,6 +21,7 @@
  * invalid name or value, or a value over sieve_editheader_max_header_size,
  * is an error (at compile time when the string is constant).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +56,60 @@ sv_hdr_view(struct sv_rctx *r, size_t *n_out)
 	return st->v;
 }
 
+struct sv_hcache {
+	const char **key;	/* raw value address */
+	char **val;		/* decoded value */
+	size_t cap;		/* power of two */
+	const struct msg *msg;	/* the message (and header block) it is for: */
+	const char *head;	/* a filter that replaces it also resets it */
+};
+
+/* The slot for key in the run's cache (open addressing), or NULL when
+ * there is no room (the caller then decodes without caching). */
+static char **
+hcache_slot(struct sv_rctx *r, const char *key)
+{
+	struct sv_hcache *c = r->hcache;
+	size_t i, k;
+
+	if (c == NULL || c->msg != r->msg || c->head != r->msg->head) {
+		c = arena_zalloc(r->arena, sizeof *c);
+		c->cap = 64;
+		while (c->cap < 2 * (r->msg->nhdrs + 16))
+			c->cap *= 2;
+		c->key = arena_zalloc(r->arena, c->cap * sizeof *c->key);
+		c->val = arena_zalloc(r->arena, c->cap * sizeof *c->val);
+		c->msg = r->msg;
+		c->head = r->msg->head;
+		r->hcache = c;
+	}
+	i = ((uintptr_t)key >> 3) * 2654435761u;
+	for (k = 0; k < c->cap; k++, i++) {
+		size_t j = i & (c->cap - 1);
+
+		if (c->key[j] == key || c->key[j] == NULL) {
+			c->key[j] = key;
+			return &c->val[j];
+		}
+	}
+	return NULL;
+}
+
 char *
 sv_hdr_value(struct sv_rctx *r, const struct hdr *h)
 {
+	char **slot;
+
 	/* An added field (raw.p NULL) is seen as given, unfolded but not
 	 * RFC 2047 decoded (Pigeonhole keeps its UTF-8 value as is). */
 	if (h->raw.p == NULL)
 		return hdr_unfold(r->arena, h->value);
-	return hdr_decode(r->arena, h->value);
+	/* Callers only read the value: one decoded copy per field. */
+	if ((slot = hcache_slot(r, h->value.p)) == NULL)
+		return hdr_decode(r->arena, h->value);
+	if (*slot == NULL)
+		*slot = hdr_decode(r->arena, h->value);
+	return *slot;
 }
 
 static struct eh_state *

@@ -158,6 +158,7 @@ static void
 sync_msg(struct sv_rctx *r)
 {
 	r->msg = tsuite(r)->msg;
+	r->hcache = NULL;	/* decoded values belong to the old message */
 }
 
 /* ---- test, test_fail ---- */

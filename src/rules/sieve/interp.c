@@ -66,10 +66,6 @@ compile_sub(const struct sieve_conf *c, const char *name, const char *src,
 		else if (ti >= 0)
 			v.enabled &= ~((uint64_t)1 << ti);
 	}
-	for (size_t xi = 0; xi < sv_registry_count(); xi++)
-		if (sv_registry_ext(xi)->available != NULL &&
-		    !sv_registry_ext(xi)->available(c))
-			v.enabled &= ~((uint64_t)1 << xi);
 	if (sv_validate(&v, s->first) == -1 || d->errors > before)
 		goto fail;
 	*out = s;
@@ -218,7 +214,7 @@ sv_trace(struct sv_rctx *r, const struct sv_node *n, const char *fmt, ...)
 void **
 sv_ext_state(struct sv_rctx *r, const struct sv_ext *ext)
 {
-	int i = sv_ext_index(ext->name);
+	int i = sv_ext_ptr_index(ext);
 
 	return i >= 0 ? &r->ext_state[i] : &r->ext_state[SV_MAX_EXTS - 1];
 }

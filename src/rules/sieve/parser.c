@@ -238,20 +238,27 @@ static struct sv_node *
 new_node(struct parser *ps, enum sv_kind kind)
 {
 	struct sv_node *n = arena_zalloc(ps->a, sizeof *n);
-	char buf[64];
+	char digits[16], *o;
+	size_t fl = strlen(ps->file), dl = 0;
+	unsigned line;
 
 	n->kind = kind;
 	n->name = ps->tok.s;
 	n->pos = ps->tok.pos;
-	(void)snprintf(buf, sizeof buf, ":%u", n->pos.line);
-	{
-		size_t fl = strlen(ps->file), bl = strlen(buf);
-		char *o = arena_alloc(ps->a, fl + bl + 1);
-
-		memcpy(o, ps->file, fl);
-		memcpy(o + fl, buf, bl + 1);
-		n->origin = o;
-	}
+	/* "file:line" for traces and actions; by hand, since this runs
+	 * for every node of every script at every delivery. */
+	line = n->pos.line;
+	do {
+		digits[dl++] = (char)('0' + line % 10);
+		line /= 10;
+	} while (line > 0 && dl < sizeof digits);
+	o = arena_alloc(ps->a, fl + dl + 2);
+	memcpy(o, ps->file, fl);
+	o[fl] = ':';
+	for (line = 0; line < dl; line++)
+		o[fl + 1 + line] = digits[dl - 1 - line];
+	o[fl + 1 + dl] = '\0';
+	n->origin = o;
 	return n;
 }
 

@@ -63,12 +63,28 @@ sv_registry_ext(size_t i)
 }
 
 int
+sv_ext_ptr_index(const struct sv_ext *ext)
+{
+	size_t i;
+
+	/* Pointer identity: this runs for every extension state lookup,
+	 * several times per rule, so no string compares. */
+	for (i = 0; i < sv_registry_count(); i++)
+		if (registry[i] == ext)
+			return (int)i;
+	return -1;
+}
+
+int
 sv_ext_index(const char *name)
 {
 	size_t i;
 
+	/* Called for every require check (dozens per rule): test the first
+	 * byte before paying for strcmp. */
 	for (i = 0; i < sv_registry_count(); i++)
-		if (strcmp(registry[i]->name, name) == 0)
+		if (registry[i]->name[0] == name[0] &&
+		    strcmp(registry[i]->name, name) == 0)
 			return (int)i;
 	return -1;
 }

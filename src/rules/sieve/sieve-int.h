@@ -182,15 +182,13 @@ struct sv_ext {
 	const struct sv_tag_add *tags;	/* NULL-terminated, or NULL */
 	unsigned flags;
 	void (*run_done)(struct sv_rctx *r);
-	/* NULL, or 0 when the settings leave the extension unavailable
-	 * (require then fails, e.g. vnd.dovecot.pipe without a bin dir). */
-	int (*available)(const struct sieve_conf *c);
 };
 
 /* registry.c */
 size_t sv_registry_count(void);
 const struct sv_ext *sv_registry_ext(size_t i);
 int sv_ext_index(const char *name);	/* -1 if unknown */
+int sv_ext_ptr_index(const struct sv_ext *ext);	/* -1 if not registered */
 
 /* ---- syntax tree ---- */
 
@@ -350,6 +348,9 @@ struct sv_rctx {
 
 	char *flags;			/* imap4flags internal variable */
 	void *ext_state[SV_MAX_EXTS];
+	/* Decoded header values, keyed by the raw value's address, so that
+	 * a thousand rules testing Subject decode it once (sv_hdr_value). */
+	struct sv_hcache *hcache;
 	const char *trace_hit;		/* what the last test matched */
 
 	unsigned long steps;

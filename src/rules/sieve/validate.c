@@ -56,6 +56,13 @@ kind_name(enum sv_kind k)
 	return k == SV_TEST ? "test" : "command";
 }
 
+/* ASCII lower case (identifiers are case-insensitive, RFC 5228 8.1). */
+static int
+lc(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 /* Find name among the extensions in effect; *ext_out its extension. When
  * absent, *hint_out names an extension that has it (not required). */
 static const struct sv_cmd *
@@ -72,7 +79,9 @@ find_cmd(const struct sv_vctx *v, const char *name, enum sv_kind kind,
 		const struct sv_ext *x = sv_registry_ext(i);
 
 		for (c = x->cmds; c != NULL && c->name != NULL; c++) {
-			if (strcasecmp(c->name, name) != 0)
+			/* first byte first: this runs for every node */
+			if (lc(c->name[0]) != lc(name[0]) ||
+			    strcasecmp(c->name, name) != 0)
 				continue;
 			if (c->kind != kind) {
 				if (ext_on(v, i))
@@ -114,14 +123,16 @@ find_tag(const struct sv_vctx *v, const struct sv_cmd *def, const char *name,
 
 	*hint = NULL;
 	for (t = def->tags; t != NULL && t->name != NULL; t++)
-		if (strcasecmp(t->name, name) == 0)
+		if (lc(t->name[0]) == lc(name[0]) &&
+		    strcasecmp(t->name, name) == 0)
 			return t;
 	for (i = 0; i < sv_registry_count(); i++) {
 		const struct sv_ext *x = sv_registry_ext(i);
 		const struct sv_tag_add *ta;
 
 		for (ta = x->tags; ta != NULL && ta->target != NULL; ta++) {
-			if (!target_matches(ta->target, def) ||
+			if (lc(ta->tag.name[0]) != lc(name[0]) ||
+			    !target_matches(ta->target, def) ||
 			    strcasecmp(ta->tag.name, name) != 0)
 				continue;
 			if (ext_on(v, i))

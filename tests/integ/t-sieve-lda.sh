@@ -377,4 +377,45 @@ chmod 644 "$SCRATCH/other.eml"
 vdeliver bob@example.net "$SCRATCH/other.eml"
 is "$(count "$H/Maildir/new")" 2 "duplicate: another Message-ID kept"
 
+# -- vnd.dovecot.filter / vnd.dovecot.pipe (ext-extprograms.c): the filter
+# runs during the run, a later test sees its header and the stored message
+# is the filtered one; a pipe program gets the stored message on stdin.
+reset
+XPBIN="$SCRATCH/xpbin"
+mkdir -p "$XPBIN" "$SCRATCH/outbox"
+chown "$TEST_UID:$TEST_GID" "$SCRATCH/outbox"
+printf '#!/bin/sh\nprintf "X-Filtered: %%s\\n" "$1"\nexec cat\n' >"$XPBIN/addhdr"
+printf '#!/bin/sh\ncat >"%s/outbox/piped.$1"\n' "$SCRATCH" >"$XPBIN/record"
+chmod 755 "$XPBIN" "$XPBIN/addhdr" "$XPBIN/record"
+{
+	echo "sieve_extensions = +vnd.dovecot.pipe +vnd.dovecot.filter +vnd.dovecot.execute"
+	echo "sieve_pipe_bin_dir = $XPBIN"
+	echo "sieve_filter_bin_dir = $XPBIN"
+	echo "sieve_execute_bin_dir = $XPBIN"
+} >"$SCRATCH/xp.conf"
+chmod 644 "$SCRATCH/xp.conf"
+script 'require ["vnd.dovecot.filter", "vnd.dovecot.pipe", "copy", "fileinto"];
+filter "addhdr" ["yes"];
+if header :is "X-Filtered" "yes" {
+	fileinto "Filtered";
+	pipe :copy "record" ["one"];
+}'
+setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --init-groups \
+    env -i HOME="$H" USER="$TEST_USER" LOGNAME="$TEST_USER" \
+    PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" \
+    UBSAN_OPTIONS="$UBSAN_OPTIONS" \
+    "$SLUICE" deliver -c "$SCRATCH/xp.conf" <"$PLAIN" >"$SCRATCH/out" 2>"$SCRATCH/err"
+is "$?" 0 "filter + pipe: exit 0"
+is "$(count "$H/Maildir/.Filtered/new")" 1 "filter: a later test saw the added header"
+f=$(find "$H/Maildir/.Filtered/new" -type f | head -1)
+head -1 "$f" 2>/dev/null | grep -qx 'X-Filtered: yes'; ok $? "filter: the stored message is the filtered one"
+sz=$(wc -c <"$f" 2>/dev/null | tr -d ' ')
+case "$f" in
+*,S="$sz",*|*,S="$sz") ok 0 "filter: S= is the filtered size" ;;
+*) ok 1 "filter: S= is the filtered size (got '$f', $sz bytes)" ;;
+esac
+cmp -s "$f" "$SCRATCH/outbox/piped.one"; ok $? "pipe: the program recorded the stored message"
+is "$(count "$H/Maildir/new")" 0 "pipe :copy after fileinto: nothing in INBOX"
+[ -z "$(ls "$H/Maildir/tmp" 2>/dev/null)" ]; ok $? "filter: no spool left in tmp/"
+
 done_testing

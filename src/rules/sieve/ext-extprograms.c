@@ -4,8 +4,9 @@
  * coming from procmail pipes. Programs come only from the admin's
  * directories (sieve_pipe_bin_dir, sieve_filter_bin_dir,
  * sieve_execute_bin_dir); as in Pigeonhole the extensions are off by
- * default (sieve_extensions = +vnd.dovecot.pipe ...), and one whose
- * directory is not configured cannot be required at all.
+ * default (sieve_extensions = +vnd.dovecot.pipe ...). Without its
+ * directory an extension still compiles (Pigeonhole 0.5.19 does the
+ * same); every program is then "not found" at runtime.
  *
  *   pipe [:try] [:copy] program [args]
  *	an action: ACT_PIPE (arg program, argv args), carried out at commit
@@ -375,25 +376,6 @@ out:
 
 /* ---- tables ---- */
 
-static int
-pipe_available(const struct sieve_conf *c)
-{
-	return c != NULL && c->pipe_bin_dir != NULL && c->pipe_bin_dir[0];
-}
-
-static int
-filter_available(const struct sieve_conf *c)
-{
-	return c != NULL && c->filter_bin_dir != NULL && c->filter_bin_dir[0];
-}
-
-static int
-execute_available(const struct sieve_conf *c)
-{
-	return c != NULL && c->execute_bin_dir != NULL &&
-	    c->execute_bin_dir[0];
-}
-
 static const struct sv_tag pipe_tags[] = {
 	{ "try", SV_P_NONE, SV_G_OWN, 0 },
 	{ "copy", SV_P_NONE, SV_G_OWN, 0 },
@@ -408,7 +390,7 @@ static const struct sv_cmd pipe_cmds[] = {
 
 const struct sv_ext sv_ext_vnd_pipe = {
 	.name = "vnd.dovecot.pipe", .cmds = pipe_cmds,
-	.flags = SV_EXT_HIDDEN, .available = pipe_available,
+	.flags = SV_EXT_HIDDEN,
 };
 
 static const struct sv_cmd filter_cmds[] = {
@@ -423,7 +405,7 @@ static const struct sv_cmd filter_cmds[] = {
 
 const struct sv_ext sv_ext_vnd_filter = {
 	.name = "vnd.dovecot.filter", .cmds = filter_cmds,
-	.flags = SV_EXT_HIDDEN, .available = filter_available,
+	.flags = SV_EXT_HIDDEN,
 };
 
 static const struct sv_tag execute_tags[] = {
@@ -443,5 +425,5 @@ static const struct sv_cmd execute_cmds[] = {
 
 const struct sv_ext sv_ext_vnd_execute = {
 	.name = "vnd.dovecot.execute", .cmds = execute_cmds,
-	.flags = SV_EXT_HIDDEN, .available = execute_available,
+	.flags = SV_EXT_HIDDEN,
 };

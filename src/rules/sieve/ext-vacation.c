@@ -304,18 +304,12 @@ vac_period(const struct sv_node *n, const struct sieve_reply_conf *c)
 	return p > 0 ? p : 1;
 }
 
-struct vac_state {
-	int seen;	/* a vacation ran in this script (RFC 5230 4.7) */
-};
-
 static int
 vac_run(struct sv_rctx *r, const struct sv_node *n)
 {
 	const struct sv_tagval *t;
 	struct sieve_reply_conf def;
 	const struct sieve_reply_conf *c = sv_reply_conf(r, &def);
-	struct vac_state **st = (struct vac_state **)sv_ext_state(r,
-	    &sv_ext_vacation);
 	const char *reason = sv_pos_str(r, n, 0), *sender = r->env->sender;
 	const char *me[2 + SV_MAX_STRLIST], **list, *why, *found, *from = NULL;
 	const char *handle, *parts[3];
@@ -324,11 +318,13 @@ vac_run(struct sv_rctx *r, const struct sv_node *n)
 	struct buf key = BUF_INIT;
 	size_t nme = 0, i, cnt;
 
-	/* Pigeonhole: one vacation per result; none next to reject. */
-	if (*st != NULL)
-		return sv_rerror(r, n, "duplicate vacation action not allowed");
-	*st = arena_zalloc(r->arena, sizeof **st);
-	(*st)->seen = 1;
+	/* RFC 5230 4.7 and Pigeonhole: one vacation per result, none next
+	 * to reject. (A vacation that was not due left no action, so a
+	 * second one after it is not caught: Pigeonhole would fail.) */
+	for (i = r->res.start; i < r->res.l->n; i++)
+		if (r->res.l->v[i].type == ACT_VACATION)
+			return sv_rerror(r, n, "duplicate vacation action not "
+			    "allowed");
 	if (r->res.rejected)
 		return sv_rerror(r, n, "vacation action conflicts with other "
 		    "action: the reject action sends a response already");

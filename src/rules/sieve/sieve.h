@@ -44,8 +44,8 @@ struct sieve_conf {
 	unsigned max_include_depth;	/* sieve_include_max_nesting_depth; 0: 10 */
 	unsigned max_includes;		/* sieve_include_max_includes; 0: 255 */
 	int testsuite;	/* `sluice testsuite` only: vnd.dovecot.testsuite exists */
-	/* vnd.dovecot.pipe/filter/execute: sieve_<ext>_bin_dir (NULL: that
-	 * extension cannot be required) and sieve_<ext>_exec_timeout
+	/* vnd.dovecot.pipe/filter/execute: sieve_<ext>_bin_dir (NULL: no
+	 * program is found) and sieve_<ext>_exec_timeout
 	 * (seconds; 0: Pigeonhole's 10). */
 	const char *pipe_bin_dir, *filter_bin_dir, *execute_bin_dir;
 	unsigned pipe_timeout, filter_timeout, execute_timeout;

@@ -1,0 +1,2 @@
+require "vnd.dovecot.execute";
+if execute "nothere" { discard; }

@@ -1,0 +1,2 @@
+require ["vnd.dovecot.pipe", "copy"];
+pipe :copy :try "archive" ["a", "b"];

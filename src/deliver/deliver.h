@@ -151,6 +151,10 @@ struct deliver_ctx {
 /* Create the root Maildir if needed and open root/tmp/<unique> for the
  * message. */
 int deliver_spool_open(struct deliver_ctx *d, struct err *e);
+/* Append the spool's bytes from off on to fd (named path, for errors),
+ * in MSG_IO_CHUNK blocks: bounded memory whatever the size. */
+int deliver_spool_copy(struct deliver_ctx *d, off_t off, int fd,
+    const char *path, struct err *e);
 /* fsync the spool (after msg_spool). */
 int deliver_spool_sync(struct deliver_ctx *d, struct err *e);
 /* Close and unlink the spool file unless it became a delivery. */

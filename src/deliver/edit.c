@@ -377,7 +377,7 @@ edit_apply(struct deliver_ctx *d, struct action *v, size_t n, struct err *e)
 	struct buf old = BUF_INIT, add = BUF_INIT, hdr = BUF_INIT;
 	struct piece *pv = NULL;
 	size_t np, sep_off, i, k, nedits = 0, changed = 0;
-	char path[PATH_MAX], unique[256], *blk = NULL;
+	char path[PATH_MAX], unique[256];
 	int fd = -1, ret = -1;
 
 	for (i = 0; i < n; i++)
@@ -502,28 +502,8 @@ edit_apply(struct deliver_ctx *d, struct action *v, size_t n, struct err *e)
 		goto out;
 	}
 	/* The body, streamed. */
-	blk = xmalloc(MSG_IO_CHUNK);
-	{
-		off_t off = (off_t)old.len;
-
-		for (;;) {
-			ssize_t r = pread(d->spool_fd, blk, MSG_IO_CHUNK, off);
-
-			if (r == -1 && errno == EINTR)
-				continue;
-			if (r == -1) {
-				err_sys(e, errno, "read %s", d->spool_path);
-				goto out;
-			}
-			if (r == 0)
-				break;
-			if (write_all(fd, blk, (size_t)r) == -1) {
-				err_sys(e, errno, "write %s", path);
-				goto out;
-			}
-			off += r;
-		}
-	}
+	if (deliver_spool_copy(d, (off_t)old.len, fd, path, e) == -1)
+		goto out;
 	if (deliver_spool_replace(d, fd, path, unique, e) == -1)
 		goto out;
 	fd = -1;
@@ -542,7 +522,6 @@ out:
 			(void)unlink(path);
 		}
 	}
-	free(blk);
 	free(pv);
 	buf_free(&old);
 	buf_free(&add);

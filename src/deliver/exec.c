@@ -75,20 +75,13 @@ deliver_spool_close(struct deliver_ctx *d)
 	d->spool_path[0] = '\0';
 }
 
-/* Copy the spool into a new file at path (when link() is impossible). */
-static int
-copy_spool(struct deliver_ctx *d, const char *path, struct err *e)
+int
+deliver_spool_copy(struct deliver_ctx *d, off_t off, int fd, const char *path,
+    struct err *e)
 {
 	char *blk = xmalloc(MSG_IO_CHUNK);
-	off_t off = 0;
-	int fd, ret = -1;
+	int ret = -1;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		err_sys(e, errno, "create %s", path);
-		goto out;
-	}
 	for (;;) {
 		ssize_t r = pread(d->spool_fd, blk, MSG_IO_CHUNK, off);
 
@@ -106,17 +99,34 @@ copy_spool(struct deliver_ctx *d, const char *path, struct err *e)
 		}
 		off += r;
 	}
+	ret = 0;
+out:
+	free(blk);
+	return ret;
+}
+
+/* Copy the spool into a new file at path (when link() is impossible). */
+static int
+copy_spool(struct deliver_ctx *d, const char *path, struct err *e)
+{
+	int fd, ret = -1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return err_sys(e, errno, "create %s", path);
+	if (deliver_spool_copy(d, 0, fd, path, e) == -1)
+		goto out;
 	if (fsync(fd) == -1) {
 		err_sys(e, errno, "fsync %s", path);
 		goto out;
 	}
 	ret = 0;
 out:
-	if (fd != -1 && close(fd) == -1 && ret == 0)
+	if (close(fd) == -1 && ret == 0)
 		ret = err_sys(e, errno, "close %s", path);
-	if (ret == -1 && fd != -1)
+	if (ret == -1)
 		(void)unlink(path);
-	free(blk);
 	return ret;
 }
 

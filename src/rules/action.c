@@ -16,31 +16,37 @@ actions_init(struct action_list *l)
 }
 
 void
+action_clear(struct action *a)
+{
+	size_t k;
+
+	free(a->arg);
+	free(a->value);
+	free(a->result);
+	free(a->subject);
+	free(a->from);
+	free(a->to);
+	free(a->handle);
+	if (a->argv != NULL) {
+		for (k = 0; a->argv[k] != NULL; k++)
+			free(a->argv[k]);
+		free(a->argv);
+	}
+	if (a->keywords != NULL) {
+		for (k = 0; a->keywords[k] != NULL; k++)
+			free(a->keywords[k]);
+		free(a->keywords);
+	}
+	memset(a, 0, sizeof *a);
+}
+
+void
 actions_free(struct action_list *l)
 {
-	size_t i, k;
+	size_t i;
 
-	for (i = 0; i < l->n; i++) {
-		struct action *a = &l->v[i];
-
-		free(a->arg);
-		free(a->value);
-		free(a->result);
-		free(a->subject);
-		free(a->from);
-		free(a->to);
-		free(a->handle);
-		if (a->argv != NULL) {
-			for (k = 0; a->argv[k] != NULL; k++)
-				free(a->argv[k]);
-			free(a->argv);
-		}
-		if (a->keywords != NULL) {
-			for (k = 0; a->keywords[k] != NULL; k++)
-				free(a->keywords[k]);
-			free(a->keywords);
-		}
-	}
+	for (i = 0; i < l->n; i++)
+		action_clear(&l->v[i]);
 	free(l->v);
 	actions_init(l);
 }

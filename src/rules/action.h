@@ -102,6 +102,8 @@ struct action_list {
 
 void actions_init(struct action_list *l);
 void actions_free(struct action_list *l);
+/* Free what one action owns and zero it. */
+void action_clear(struct action *a);
 /*
  * Append an action (arg copied; may be NULL). Returns it, or NULL when
  * ACTION_MAX is reached. keep/fileinto/discard/redirect/reject/ereject

@@ -548,42 +548,18 @@ sieve_run_new(struct msg *m, const struct sieve_env *env,
 	return r;
 }
 
-static void
-free_action(struct action *a)
-{
-	size_t k;
-
-	free(a->arg);
-	free(a->value);
-	free(a->result);
-	free(a->subject);
-	free(a->from);
-	free(a->to);
-	free(a->handle);
-	if (a->argv != NULL) {
-		for (k = 0; a->argv[k] != NULL; k++)
-			free(a->argv[k]);
-		free(a->argv);
-	}
-	if (a->keywords != NULL) {
-		for (k = 0; a->keywords[k] != NULL; k++)
-			free(a->keywords[k]);
-		free(a->keywords);
-	}
-	memset(a, 0, sizeof *a);
-}
 
 static void
 truncate_actions(struct action_list *l, size_t n)
 {
 	while (l->n > n)
-		free_action(&l->v[--l->n]);
+		action_clear(&l->v[--l->n]);
 }
 
 static void
 remove_action(struct action_list *l, size_t i)
 {
-	free_action(&l->v[i]);
+	action_clear(&l->v[i]);
 	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof l->v[0]);
 	l->n--;
 }

@@ -33,11 +33,24 @@ sv_hdr_select(struct sv_rctx *r, const struct sv_node *n, const char *name,
 	const struct hdr **sel;
 	size_t nv, k, cnt = 0;
 
+	size_t nlen = strlen(name);
+	int c0 = name[0] >= 'A' && name[0] <= 'Z' ? name[0] + 32 : name[0];
+
 	v = sv_hdr_view(r, &nv);
 	sel = arena_allocarray(r->arena, nv + 1, sizeof *sel);
-	for (k = 0; k < nv; k++)
-		if (span_ieq(v[k].name, name))
+	/* Length and first byte first: every header test of every rule
+	 * scans the whole header. */
+	for (k = 0; k < nv; k++) {
+		int h0;
+
+		if (v[k].name.len != nlen || nlen == 0)
+			continue;
+		h0 = (unsigned char)v[k].name.p[0];
+		if (h0 >= 'A' && h0 <= 'Z')
+			h0 += 32;
+		if (h0 == c0 && span_ieq(v[k].name, name))
 			sel[cnt++] = &v[k];
+	}
 	*out = sel;
 	if (ix == NULL || ix->param == NULL)
 		return cnt;
@@ -261,6 +274,8 @@ date_parse(const char *s, struct sv_date *d)
 		v += v < 50 ? 2000 : 1900;
 	else if (p - w == 3)
 		v += 1900;
+	else if (v < 1900)
+		return -1;	/* RFC 5322 3.3: "1900 or later", as Pigeonhole */
 	d->year = v;
 	if (d->day > mdays[d->mon - 1] || (d->mon == 2 && d->day == 29 &&
 	    !(v % 4 == 0 && (v % 100 != 0 || v % 400 == 0))))

@@ -195,13 +195,23 @@ lex_quoted(struct sv_lexer *lx, struct sv_token *t)
 			newline(lx);
 			continue;
 		}
-		if (b.len >= SV_MAX_STRING) {
-			lerror(lx, t->pos, "string too long");
-			buf_free(&b);
-			lx->p = lx->end;
-			return -1;
+		{
+			/* The run up to the next quote, escape or newline in
+			 * one copy: most strings have none of those. */
+			const char *q = lx->p + 1;
+
+			while (q < lx->end && *q != '"' && *q != '\\' &&
+			    *q != '\n')
+				q++;
+			if (b.len + (size_t)(q - lx->p) > SV_MAX_STRING) {
+				lerror(lx, t->pos, "string too long");
+				buf_free(&b);
+				lx->p = lx->end;
+				return -1;
+			}
+			buf_add(&b, lx->p, (size_t)(q - lx->p));
+			lx->p = q;
 		}
-		buf_addc(&b, *lx->p++);
 	}
 	lx->p++;
 	t->t = T_STR;

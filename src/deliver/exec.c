@@ -458,7 +458,8 @@ out:
 	return ret;
 }
 
-/* vnd.dovecot.pipe/execute: the message on the program's stdin. 0 done,
+/* vnd.dovecot.pipe/execute: the message on the program's stdin, with
+ * CRLF line ends as Pigeonhole sends it (the spool has LF). 0 done,
  * -1 failed (a->err and e: ERR_TEMP for exit 75 or a timeout). */
 static int
 run_pipe(struct deliver_ctx *d, struct action *a, struct err *e)
@@ -487,6 +488,7 @@ run_pipe(struct deliver_ctx *d, struct action *a, struct err *e)
 	o.argv = argv;
 	o.envp = deliver_prog_env(d, env, s1, s2, sizeof s1);
 	o.in_fd = d->spool_fd;
+	o.in_crlf = 1;	/* Pigeonhole's sieve_pipe_input_eol = crlf */
 	o.out_cap = 4096;
 	o.timeout = d->prog_timeout ? d->prog_timeout : DELIVER_PROGRAM_TIMEOUT;
 	if (program_run(&o, &r, e) == -1) {

@@ -496,7 +496,7 @@ int
 sendmail_reject(struct deliver_ctx *d, struct action *a, struct err *e)
 {
 	struct buf m = BUF_INIT, tail = BUF_INIT, txt = BUF_INIT;
-	const char *rcpts[2] = { d->sender, NULL }, *subj, *id;
+	const char *rcpts[2] = { d->sender, NULL }, *id;
 	const char *orig = d->orig_recipient ? d->orig_recipient : d->recipient;
 	char pm[300], boundary[320];
 	int ret = -1;
@@ -510,24 +510,15 @@ sendmail_reject(struct deliver_ctx *d, struct action *a, struct err *e)
 	(void)snprintf(boundary, sizeof boundary, "%lld/%ld/%s",
 	    (long long)time(NULL), (long)getpid(), d->unique[0] ?
 	    d->unique : "sluice");
-	subj = hval(d, "Subject", 1);
 	id = hval(d, "Message-ID", 0);
 
 	buf_adds(&m, "X-Sieve: sluice\n");
 	add_message_id(&m, d);
 	add_date(&m);
-	buf_addf(&m, "From: Mail Delivery Subsystem <%s>\n",
-	    postmaster(d, pm, sizeof pm));
+	/* Pigeonhole's header block: a fixed Subject, no In-Reply-To. */
+	buf_addf(&m, "From: Postmaster <%s>\n", postmaster(d, pm, sizeof pm));
 	buf_addf(&m, "To: <%s>\n", d->sender);
-	{
-		struct buf s = BUF_INIT;
-
-		buf_addf(&s, "Rejected: %s", subj ? subj : "(no subject)");
-		edit_field(&m, "Subject", s.data);
-		buf_free(&s);
-	}
-	if (id != NULL)
-		edit_field(&m, "In-Reply-To", id);
+	buf_adds(&m, "Subject: Automatically rejected mail\n");
 	buf_adds(&m, "Auto-Submitted: auto-replied (rejected)\n");
 	buf_adds(&m, "Precedence: bulk\n");
 	buf_adds(&m, "MIME-Version: 1.0\n");
@@ -800,7 +791,7 @@ int
 sendmail_notify(struct deliver_ctx *d, struct action *a, struct err *e)
 {
 	char *to[DELIVER_NOTIFY_MAX_RCPT + 1], *cc[DELIVER_NOTIFY_MAX_RCPT + 1];
-	char *usubj = NULL, *ubody = NULL, *path, pm[300];
+	char *usubj = NULL, *ubody = NULL, *path, pm[300], env_from[1000];
 	const char *uri = a->arg ? a->arg : "", *q, *as, *subj;
 	const char *rcpts[DELIVER_NOTIFY_MAX_RCPT + 1];
 	size_t nto = 0, ncc = 0, i, n = 0;
@@ -872,18 +863,26 @@ sendmail_notify(struct deliver_ctx *d, struct action *a, struct err *e)
 	buf_adds(&m, "X-Sieve: sluice\n");
 	add_message_id(&m, d);
 	add_date(&m);
-	/* RFC 5436 2.3: From is :from, else ours (postmaster_address) */
-	if (a->from != NULL && a->from[0] != '\0')
-		add_from(&m, a->from);
-	else
-		buf_addf(&m, "From: Postmaster <%s>\n",
+	/* RFC 5436 2.3: From is :from (as written, as Pigeonhole does),
+	 * else ours (postmaster_address); so is the envelope sender. */
+	if (a->from != NULL && a->from[0] != '\0' &&
+	    bare_addr(a->from, env_from, sizeof env_from) &&
+	    sendmail_addr_ok(env_from)) {
+		if (strchr(a->from, '<') == NULL)
+			edit_field(&m, "From", a->from);
+		else
+			add_from(&m, a->from);
+	} else {
+		(void)snprintf(env_from, sizeof env_from, "%s",
 		    postmaster(d, pm, sizeof pm));
+		buf_addf(&m, "From: Postmaster <%s>\n", env_from);
+	}
 	for (i = 0; i < nto; i++)
-		buf_addf(&m, i == 0 ? "To: <%s>" : ",\n <%s>", to[i]);
+		buf_addf(&m, i == 0 ? "To: %s" : ",\n %s", to[i]);
 	if (nto > 0)
 		buf_addc(&m, '\n');
 	for (i = 0; i < ncc; i++)
-		buf_addf(&m, i == 0 ? "Cc: <%s>" : ",\n <%s>", cc[i]);
+		buf_addf(&m, i == 0 ? "Cc: %s" : ",\n %s", cc[i]);
 	if (ncc > 0)
 		buf_addc(&m, '\n');
 	if (a->subject != NULL && a->subject[0] != '\0')
@@ -899,24 +898,32 @@ sendmail_notify(struct deliver_ctx *d, struct action *a, struct err *e)
 		edit_field(&m, "Subject", s.data);
 		buf_free(&s);
 	}
-	/* RFC 5436 2.7: Auto-Submitted: auto-notified */
-	buf_adds(&m, "Auto-Submitted: auto-notified\n");
+	/* RFC 5436 2.7: Auto-Submitted: auto-notified, naming the owner */
+	if (d->recipient != NULL && sendmail_addr_ok(d->recipient))
+		buf_addf(&m, "Auto-Submitted: auto-notified; "
+		    "owner-email=\"%s\"\n", d->recipient);
+	else
+		buf_adds(&m, "Auto-Submitted: auto-notified\n");
 	buf_adds(&m, "Precedence: bulk\n");
 	if (a->index == 1)
 		buf_adds(&m, "X-Priority: 1 (Highest)\nImportance: High\n");
 	else if (a->index == 3)
 		buf_adds(&m, "X-Priority: 5 (Lowest)\nImportance: Low\n");
+	else
+		buf_adds(&m, "X-Priority: 3 (Normal)\nImportance: Normal\n");
 	buf_adds(&m, "MIME-Version: 1.0\n");
 	add_text_part(&m, a->value && a->value[0] ? a->value : ubody && ubody[0] ?
 	    ubody : "Notification of new message.");
 
 	if (d->dry_run) {
 		set_result(a, ACT_DONE, "dry run: would notify %s%s "
-		    "(envelope from <>)", rcpts[0], n > 1 ? ",..." : "");
+		    "(envelope from <%s>)", rcpts[0], n > 1 ? ",..." : "",
+		    env_from);
 		ret = 0;
 		goto out;
 	}
-	if (sendmail_send(d, "<>", rcpts, m.data, m.len, -1, NULL, 0, e) == -1) {
+	if (sendmail_send(d, env_from, rcpts, m.data, m.len, -1, NULL, 0,
+	    e) == -1) {
 		fail(a, e);
 		ret = 0;	/* logged; the delivery goes on */
 		err_clear(e);

@@ -222,7 +222,8 @@ needs_store(const struct action_list *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (l->v[i].type == ACT_VACATION ||
+		if ((l->v[i].type == ACT_VACATION &&
+		    l->v[i].status != ACT_SKIPPED) ||	/* no reply due */
 		    l->v[i].type == ACT_STORE_MARK ||
 		    l->v[i].type == ACT_REDIRECT)
 			return 1;

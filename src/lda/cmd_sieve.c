@@ -46,6 +46,54 @@ expand(const char *path, const char *home, char *out, size_t outsz)
 	return buf_fmt(out, outsz, "%s", path);
 }
 
+/*
+ * Pigeonhole's script location in `sieve`, "[file:]PATH[;active=A][;...]"
+ * (Dovecot 2.3: sieve = file:~/sieve;active=~/.dovecot.sieve). A PATH that
+ * is a directory is the user's script storage, where include :personal
+ * looks, and the user's script is A (default ~/.dovecot.sieve); any other
+ * PATH is the user's script itself. Other options (bindir=, name=) do not
+ * matter here. script_out and dir_out (PATH_MAX) get "" when unusable.
+ */
+static void
+user_location(const char *loc, const char *home, char *script_out,
+    char *dir_out)
+{
+	char path[PATH_MAX], active[PATH_MAX] = "~/.dovecot.sieve";
+	const char *opt, *end;
+	struct stat st;
+	int len;
+
+	script_out[0] = dir_out[0] = '\0';
+	if (loc == NULL)
+		return;
+	if (strncmp(loc, "file:", 5) == 0)
+		loc += 5;
+	end = strchr(loc, ';');
+	len = end ? (int)(end - loc) : (int)strlen(loc);
+	if (buf_fmt(path, sizeof path, "%.*s", len, loc) == -1)
+		return;
+	for (opt = end; opt != NULL; opt = end) {
+		opt++;
+		end = strchr(opt, ';');
+		len = end ? (int)(end - opt) : (int)strlen(opt);
+		if (strncmp(opt, "active=", 7) == 0 && len > 7 &&
+		    buf_fmt(active, sizeof active, "%.*s", len - 7,
+		    opt + 7) == -1)
+			return;
+	}
+	if (path[0] == '\0' || expand(path, home, dir_out, PATH_MAX) == -1) {
+		dir_out[0] = '\0';
+		return;
+	}
+	if (stat(dir_out, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (expand(active, home, script_out, PATH_MAX) == -1)
+			script_out[0] = '\0';
+		return;
+	}
+	(void)buf_fmt(script_out, PATH_MAX, "%s", dir_out);
+	dir_out[0] = '\0';
+}
+
 static int
 ends_with(const char *s, const char *suffix)
 {
@@ -223,6 +271,8 @@ static void
 fill_sconf(struct sieve_conf *sc, const struct conf *c, const char *home,
     char *pdir, char *gdir)
 {
+	char script[PATH_MAX];
+
 	memset(sc, 0, sizeof *sc);
 	sc->extensions = c->sieve_extensions;
 	sc->max_script_size = c->sieve_max_script_size;
@@ -234,9 +284,13 @@ fill_sconf(struct sieve_conf *sc, const struct conf *c, const char *home,
 	sc->pipe_timeout = c->sieve_pipe_exec_timeout;
 	sc->filter_timeout = c->sieve_filter_exec_timeout;
 	sc->execute_timeout = c->sieve_execute_exec_timeout;
-	/* Pigeonhole (Dovecot 2.3): sieve_dir defaults to ~/sieve. */
-	if (expand(c->sieve_dir ? c->sieve_dir : "~/sieve", home, pdir,
-	    PATH_MAX) == 0 && pdir[0] != '\0')
+	/* Pigeonhole (Dovecot 2.3): the storage directory of `sieve`, else
+	 * sieve_dir, which defaults to ~/sieve. */
+	user_location(c->sieve, home, script, pdir);
+	if (pdir[0] == '\0' && expand(c->sieve_dir ? c->sieve_dir :
+	    "~/sieve", home, pdir, PATH_MAX) == -1)
+		pdir[0] = '\0';
+	if (pdir[0] != '\0')
 		sc->personal_dir = pdir;
 	if (c->sieve_global != NULL && c->sieve_global[0] != '\0' &&
 	    expand(c->sieve_global, home, gdir, PATH_MAX) == 0)
@@ -266,7 +320,8 @@ lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
 	struct sieve_run *run = NULL;
 	struct mbx_arg mbx = { .root = in->root, .sep = in->sep };
 	char *paths[MAX_SCRIPTS];
-	char personal[PATH_MAX], user_log[PATH_MAX], why[256], dom[256];
+	char personal[PATH_MAX], cfg[PATH_MAX], dir[PATH_MAX];
+	char user_log[PATH_MAX], why[256], dom[256];
 	const char *chosen = NULL;
 	size_t n = 0, i, nsc = 0;
 	int failed = 0, needs_body = 0, ret = 0;
@@ -301,13 +356,14 @@ lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
 	personal[0] = '\0';
 
 	/* DESIGN.md "Contracts with users' rule files". */
+	user_location(c->sieve, in->home, cfg, dir);
 	for (i = 0; i < CONF_MAX_SIEVE_SEQ; i++)
 		add_seq(c->sieve_before[i], in->home, paths, &n);
 	if (in->rules != NULL) {
 		(void)snprintf(personal, sizeof personal, "%s", in->rules);
 		chosen = personal;
-	} else if (c->sieve != NULL && expand(c->sieve, in->home, personal,
-	    sizeof personal) == 0 && access(personal, F_OK) == 0) {
+	} else if (cfg[0] != '\0' && access(cfg, F_OK) == 0) {
+		(void)buf_fmt(personal, sizeof personal, "%s", cfg);
 		chosen = personal;
 	} else if (expand("~/.procmailrc", in->home, personal,
 	    sizeof personal) == 0 && access(personal, F_OK) == 0) {
@@ -327,10 +383,8 @@ lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
 		user_log[0] = '\0';
 
 	if (chosen != NULL) {
-		char cfg[PATH_MAX];
 		int is_sieve = in->lang ? !strcmp(in->lang, "sieve") :
-		    (lda_is_sieve(chosen, NULL) || (c->sieve != NULL &&
-		    expand(c->sieve, in->home, cfg, sizeof cfg) == 0 &&
+		    (lda_is_sieve(chosen, NULL) || (cfg[0] != '\0' &&
 		    !strcmp(cfg, chosen)));
 
 		if (!rule_file_safe(chosen, why, sizeof why)) {
@@ -537,6 +591,68 @@ json_lines(struct buf *b, const char *text)
 	buf_addc(b, ']');
 }
 
+/* The lines of diagnostics text that are warnings (": warning: "), or
+ * those that are not, as a JSON array: a warning is no error. */
+static void
+json_diag_lines(struct buf *b, const char *text, int warnings)
+{
+	const char *p = text ? text : "";
+	int first = 1;
+
+	buf_addc(b, '[');
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+		char *line = xstrndup(p, n);
+
+		if ((strstr(line, ": warning: ") != NULL) == warnings) {
+			if (!first)
+				buf_addc(b, ',');
+			first = 0;
+			json_str(b, line);
+		}
+		free(line);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	buf_addc(b, ']');
+}
+
+/* What sieve-test lists for a vacation or a notify, as JSON fields each
+ * followed by ",": "seconds", "subject" and, when no reply is due,
+ * "not_sent" (the reason); "to" (an array) and "importance". */
+static void
+json_details(struct buf *b, const struct action *a)
+{
+	if (a->type == ACT_VACATION) {
+		buf_addf(b, "\"seconds\":%ld,\"subject\":", a->period);
+		json_str(b, a->subject ? a->subject : "");
+		buf_addc(b, ',');
+		if (a->status == ACT_SKIPPED) {
+			buf_adds(b, "\"not_sent\":");
+			json_str(b, a->err.msg);
+			buf_addc(b, ',');
+		}
+	} else if (a->type == ACT_NOTIFY) {
+		const char *p = a->to ? a->to : "";
+
+		buf_adds(b, "\"to\":[");
+		while (*p != '\0') {
+			size_t n = strcspn(p, ",");
+			char *one = xstrndup(p, n);
+
+			json_str(b, one);
+			free(one);
+			p += n;
+			if (*p == ',') {
+				buf_addc(b, ',');
+				p++;
+			}
+		}
+		buf_addf(b, "],\"importance\":\"%d\",", a->index);
+	}
+}
+
 /* Read path into a memfd in stored form: nothing is written to disk. */
 static struct msg *
 load_message(const char *path, int *fd_out, struct err *e)
@@ -727,9 +843,13 @@ cmd_test(int argc, char **argv)
 					buf_adds(&json, "null");
 				buf_adds(&json, ",\"text\":");
 				json_str(&json, line.data);
-				buf_addf(&json, ",\"copy\":%s,\"implicit\":%s,"
-				    "\"origin\":", l.v[k].copy ? "true" :
-				    "false", (long)k == imp ? "true" : "false");
+				buf_addf(&json, ",\"copy\":%s,\"implicit\":%s,",
+				    l.v[k].copy ? "true" : "false",
+				    (long)k == imp ? "true" : "false");
+				if (l.v[k].may_fail)
+					buf_adds(&json, "\"try\":true,");
+				json_details(&json, &l.v[k]);
+				buf_adds(&json, "\"origin\":");
 				if (l.v[k].origin)
 					json_str(&json, l.v[k].origin);
 				else
@@ -746,7 +866,9 @@ cmd_test(int argc, char **argv)
 			buf_adds(&json, "],\"trace\":");
 			json_lines(&json, trace.data);
 			buf_adds(&json, ",\"errors\":");
-			json_lines(&json, rd.text.data);
+			json_diag_lines(&json, rd.text.data, 0);
+			buf_adds(&json, ",\"warnings\":");
+			json_diag_lines(&json, rd.text.data, 1);
 			buf_addc(&json, '}');
 		} else {
 			printf("## %s\n", argv[i]);

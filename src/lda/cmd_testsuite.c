@@ -36,6 +36,7 @@
 #include "rules/action.h"
 #include "rules/sieve/sieve.h"
 #include "rules/sieve/sieve-testsuite.h"
+#include "store/store.h"
 #include "lda.h"
 
 /* Pigeonhole's testsuite message and envelope defaults. */
@@ -416,10 +417,19 @@ op_execute(struct sieve_testsuite *ts, struct action_list *l)
 	struct runner *R = ts->arg;
 	struct deliver_ctx d;
 	struct err e;
+	char spec[PATH_MAX + 8];
 	size_t n0 = l->n, i;
 	int ok = 1;
 
 	memset(&d, 0, sizeof d);
+	/* A fresh state store per execution, so that a vacation reply that
+	 * is due is sent (and test_message :smtp sees it), as in Pigeonhole's
+	 * testsuite; nothing is remembered from one execution to the next. */
+	if (buf_fmt(spec, sizeof spec, "%s/state", R->base) == 0)
+		rm_tree(spec);
+	if (buf_fmt(spec, sizeof spec, "lmdb:%s/state", R->base) == 0 &&
+	    (d.store = store_open(spec, NULL, &e)) == NULL)
+		log_debug("testsuite: no state store: %s", e.msg);
 	d.spool_fd = -1;
 	d.root = R->root;
 	d.sep = R->conf.mailbox_separator;
@@ -475,6 +485,7 @@ op_execute(struct sieve_testsuite *ts, struct action_list *l)
 out:
 	deliver_spool_close(&d);
 	msg_free(&d.msg);
+	store_close(&d.store);
 	return ok;
 }
 

@@ -130,9 +130,32 @@ struct feed {
 	int stage;		/* 0 head, 1 fd, 2 tail, 3 done */
 	size_t moff;		/* offset in head/tail */
 	off_t foff;
-	char *blk;
+	char *blk;		/* 2 * IO_BLOCK with in_crlf, else IO_BLOCK */
 	size_t blen, bpos;	/* pending block read from in_fd */
+	int prev_cr;		/* in_crlf: the last byte read was a CR */
 };
+
+/* in_crlf: every LF of blk[0..n) not preceded by a CR becomes CRLF, in
+ * place (blk has room for 2n bytes); prev_cr: the byte before blk[0] was
+ * a CR. Returns the new length. */
+static size_t
+lf_to_crlf(char *blk, size_t n, int prev_cr)
+{
+	size_t add = 0, i, j;
+	char c;
+
+	for (i = 0; i < n; i++)
+		if (blk[i] == '\n' && !(i > 0 ? blk[i - 1] == '\r' : prev_cr))
+			add++;
+	/* Back to front: the write index never falls below the read one. */
+	for (i = n, j = n + add; i > 0; i--) {
+		c = blk[i - 1];
+		blk[--j] = c;
+		if (c == '\n' && !(i > 1 ? blk[i - 2] == '\r' : prev_cr))
+			blk[--j] = '\r';
+	}
+	return n + add;
+}
 
 /* Write the next piece of input: 1 when all is sent, 0 more to come, -1
  * when the program stopped reading (EPIPE...), -2 on a local read error
@@ -178,6 +201,13 @@ feed_more(struct feed *f, int fd, struct err *e)
 				f->foff += r;
 				f->blen = (size_t)r;
 				f->bpos = 0;
+				if (o->in_crlf) {
+					int cr = f->blk[r - 1] == '\r';
+
+					f->blen = lf_to_crlf(f->blk, f->blen,
+					    f->prev_cr);
+					f->prev_cr = cr;
+				}
 			}
 			p = f->blk + f->bpos;
 			n = f->blen - f->bpos;
@@ -318,7 +348,7 @@ program_run(const struct program_opts *o, struct program_result *r,
 
 	blk = xmalloc(IO_BLOCK);
 	if (have_input) {
-		f.blk = xmalloc(IO_BLOCK);
+		f.blk = xmalloc(o->in_crlf ? 2 * IO_BLOCK : IO_BLOCK);
 		(void)set_nonblock(in[1]);
 	}
 	(void)set_nonblock(out[0]);

@@ -38,6 +38,7 @@ struct program_opts {
 	size_t head_len;
 	int in_fd;		/* -1: none */
 	off_t in_off;
+	int in_crlf;		/* 1: send each bare LF of in_fd as CRLF */
 	const char *tail;
 	size_t tail_len;
 	/*

@@ -56,6 +56,7 @@ struct action {
 	unsigned subscribe:1;	/* subscribe a folder this action creates */
 	unsigned last:1;	/* addheader :last */
 	unsigned mime:1;	/* vacation :mime: arg is a MIME entity */
+	unsigned may_fail:1;	/* pipe :try: a failure is not an error */
 	const char *origin;	/* "file:line" of the rule, or NULL */
 
 	/*
@@ -72,12 +73,16 @@ struct action {
 	 *			:handle), period: its TTL in seconds; mime.
 	 *			The executor skips the reply when the key is
 	 *			present, sends, then sets it for period
-	 *			seconds (no store: no reply)
+	 *			seconds (no store: no reply). The rules may
+	 *			hand it over already ACT_SKIPPED, the reason
+	 *			in err (no reply due, RFC 5230 4.5): it is
+	 *			listed, never sent
 	 *   ACT_REDIRECT	arg address, copy
 	 *   ACT_REJECT/EREJECT	arg reason
 	 *   ACT_PIPE/FILTER	arg program name, argv (NULL-terminated args)
 	 *   ACT_NOTIFY		arg method URI, value message, from, subject,
-	 *			importance in index (1..3)
+	 *			importance in index (1..3), to: the URI's
+	 *			recipients, comma-separated (for listing)
 	 *   ACT_STORE_MARK	arg store key, period ttl seconds
 	 */
 	char *subject;
@@ -88,7 +93,7 @@ struct action {
 	long period;
 	int index;
 
-	/* Set by the executor. */
+	/* Set by the executor (the rules may preset ACT_SKIPPED, above). */
 	enum act_status status;
 	struct err err;		/* why it failed */
 	char *result;		/* where it went (path of the stored file) */

@@ -222,6 +222,26 @@ is "$?" 0 "include: exit 0"
 is "$(count "$H/Maildir/.Lists.exmh/new")" 1 "include: the included script filed the message"
 is "$(count "$H/Maildir/new")" 0 "include: nothing in INBOX"
 
+# -- Pigeonhole's location syntax: sieve = file:DIR;active=SCRIPT, DIR holds
+#    the :personal scripts; without active= the script is ~/.dovecot.sieve
+reset
+userfile "$H/store/lists.sieve" 'require "fileinto";
+if header :contains "list-id" "exmh-users" { fileinto "Lists.store"; }'
+userfile "$H/store/main.sieve" 'require ["include", "fileinto", "copy"];
+fileinto :copy "Active";
+include :personal "lists";'
+printf 'sieve = file:~/store;active=~/store/main.sieve\n' >"$SCRATCH/loc.conf"
+printf 'sieve = file:~/store\n' >"$SCRATCH/loc2.conf"
+chmod 644 "$SCRATCH/loc.conf" "$SCRATCH/loc2.conf"
+deliver -c "$SCRATCH/loc.conf" <"$LIST"
+is "$(count "$H/Maildir/.Active/new")" 1 "sieve = file:DIR;active=: the active script ran"
+is "$(count "$H/Maildir/.Lists.store/new")" 1 "sieve = file:DIR: include :personal reads DIR"
+reset
+script 'require "include";
+include :personal "lists";'
+deliver -c "$SCRATCH/loc2.conf" <"$LIST"
+is "$(count "$H/Maildir/.Lists.store/new")" 1 "sieve = file:DIR: ~/.dovecot.sieve runs, includes from DIR"
+
 # -- missing include: compile error at the include, INBOX, exit 0
 reset
 script 'require ["include", "fileinto"];
@@ -414,7 +434,9 @@ case "$f" in
 *,S="$sz",*|*,S="$sz") ok 0 "filter: S= is the filtered size" ;;
 *) ok 1 "filter: S= is the filtered size (got '$f', $sz bytes)" ;;
 esac
-cmp -s "$f" "$SCRATCH/outbox/piped.one"; ok $? "pipe: the program recorded the stored message"
+# Pigeonhole's sieve_pipe_input_eol = crlf: the stored message, CRLF ends.
+sed 's/$/\r/' "$f" | cmp -s - "$SCRATCH/outbox/piped.one"
+ok $? "pipe: the program recorded the stored message, with CRLF line ends"
 is "$(count "$H/Maildir/new")" 0 "pipe :copy after fileinto: nothing in INBOX"
 [ -z "$(ls "$H/Maildir/tmp" 2>/dev/null)" ]; ok $? "filter: no spool left in tmp/"
 

@@ -641,8 +641,13 @@ test_reject(void)
 	m = call_msg(0);
 	ok(m != NULL && strstr(m, "\nTo: <a@example.org>\n") != NULL,
 	    "reject: To the sender");
-	ok(m != NULL && strstr(m, "From: Mail Delivery Subsystem "
+	ok(m != NULL && strstr(m, "From: Postmaster "
 	    "<postmaster@example.net>\n") != NULL, "reject: From postmaster");
+	/* Pigeonhole's (ext-reject): a fixed Subject, no In-Reply-To */
+	ok(m != NULL && strstr(m, "\nSubject: Automatically rejected mail\n")
+	    != NULL, "reject: Subject as Pigeonhole's");
+	ok(m != NULL && strstr(m, "\nIn-Reply-To:") == NULL,
+	    "reject: no In-Reply-To, as Pigeonhole");
 	ok(m != NULL && strstr(m, "Content-Type: multipart/report; "
 	    "report-type=disposition-notification;") != NULL,
 	    "reject: multipart/report");
@@ -808,20 +813,43 @@ test_notify(void)
 	a->value = strdup("You have mail");
 	is_int(xrun(&d, &l, &e), 0, "notify: ok");
 	args = call_args(0);
-	is_str(args, "-i|-f|<>|--|n@example.com|c@example.com",
-	    "notify: recipients from the URI, envelope <>");
+	/* Pigeonhole: envelope sender :from, else postmaster_address */
+	is_str(args, "-i|-f|postmaster@example.net|--|n@example.com|c@example.com",
+	    "notify: recipients from the URI, envelope postmaster");
 	m = call_msg(0);
-	ok(m != NULL && strstr(m, "\nAuto-Submitted: auto-notified\n") != NULL,
+	/* RFC 5436 2.7: owner-email names the script's owner */
+	ok(m != NULL && strstr(m, "\nAuto-Submitted: auto-notified; "
+	    "owner-email=\"me@example.net\"\n") != NULL,
 	    "notify: Auto-Submitted");
 	ok(m != NULL && strstr(m, "\nSubject: New mail\n") != NULL,
 	    "notify: subject from the URI");
 	ok(m != NULL && strstr(m, "\nFrom: Postmaster "
 	    "<postmaster@example.net>\n") != NULL, "notify: From postmaster");
-	ok(m != NULL && strstr(m, "\nCc: <c@example.com>\n") != NULL,
+	ok(m != NULL && strstr(m, "\nCc: c@example.com\n") != NULL,
 	    "notify: Cc");
 	ok(m != NULL && strstr(m, "\n\nYou have mail\n") != NULL,
 	    "notify: message");
 	is_int(total_files(), 1, "notify: message kept");
+	free(args);
+	free(m);
+	actions_free(&l);
+	msg_free(&d.msg);
+
+	/* Pigeonhole: :from is the From (as written) and the envelope */
+	reset_fake(0);
+	xopen(&d, msg2);
+	actions_init(&l);
+	l.implicit_keep = 1;
+	a = actions_add(&l, ACT_NOTIFY, "mailto:n@example.com", "test");
+	a->from = strdup("alerts@example.org");
+	is_int(xrun(&d, &l, &e), 0, "notify :from: ok");
+	args = call_args(0);
+	is_str(args, "-i|-f|alerts@example.org|--|n@example.com",
+	    "notify :from: envelope sender");
+	m = call_msg(0);
+	ok(m != NULL && strstr(m, "\nFrom: alerts@example.org\n") != NULL &&
+	    strstr(m, "\nTo: n@example.com\n") != NULL,
+	    "notify :from: From and To as Pigeonhole writes them");
 	free(args);
 	free(m);
 	actions_free(&l);
@@ -876,7 +904,19 @@ test_programs(void)
 	is_int(l.v[0].status, ACT_DONE, "pipe: done");
 	(void)snprintf(path, sizeof path, "%s/piped", fake_dir);
 	m = slurp(path);
-	is_str(m, msg2, "pipe: the message on stdin");
+	{
+		/* Pigeonhole's sieve_pipe_input_eol = crlf: CRLF line ends. */
+		char want[sizeof msg2 * 2];
+		size_t i, w = 0;
+
+		for (i = 0; msg2[i] != '\0'; i++) {
+			if (msg2[i] == '\n')
+				want[w++] = '\r';
+			want[w++] = msg2[i];
+		}
+		want[w] = '\0';
+		is_str(m, want, "pipe: the message on stdin, CRLF line ends");
+	}
 	free(m);
 	(void)snprintf(path, sizeof path, "%s/piped.arg", fake_dir);
 	m = slurp(path);

@@ -221,6 +221,70 @@ main(void)
 		program_result_free(&r);
 		close(fd);
 	}
+	/* in_crlf (Sieve pipe): bare LFs of in_fd become CRLF, CRLF stays,
+	 * also across the 64 KiB read blocks (a CR ending one block, its LF
+	 * starting the next). Rows: input, expected output. */
+	{
+		static const char *const crows[][2] = {
+			{ "a\nb\r\nc\n", "a\r\nb\r\nc\r\n" },
+			{ "\n\n", "\r\n\r\n" },
+			{ "no newline", "no newline" },
+			{ "cr\ronly\r", "cr\ronly\r" },
+		};
+		const char *argv[] = { "/bin/cat", NULL };
+		struct program_opts o;
+		struct program_result r;
+		struct err e;
+		size_t k, blk = 64 * 1024, n = 3 * blk;
+		char *big = malloc(n), *want = malloc(2 * n);
+		size_t wl = 0;
+		int fd;
+
+		(void)snprintf(file, sizeof file, "%s/crlf", dir);
+		for (k = 0; k < sizeof crows / sizeof crows[0]; k++) {
+			fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+			if (write(fd, crows[k][0], strlen(crows[k][0])) !=
+			    (ssize_t)strlen(crows[k][0]))
+				diag("write failed");
+			program_opts_init(&o);
+			o.argv = argv;
+			o.in_fd = fd;
+			o.in_crlf = 1;
+			is_int(program_run(&o, &r, &e), 0, "crlf row %zu: ran", k);
+			is_str(r.out.data ? r.out.data : "", crows[k][1],
+			    "crlf row %zu", k);
+			program_result_free(&r);
+			close(fd);
+		}
+		/* CR at the end of block 1, LF at the start of block 2; a bare
+		 * LF at the start of block 3. */
+		memset(big, 'x', n);
+		big[blk - 1] = '\r';
+		big[blk] = '\n';
+		big[2 * blk] = '\n';
+		for (k = 0; k < n; k++) {
+			if (big[k] == '\n' && (k == 0 || big[k - 1] != '\r'))
+				want[wl++] = '\r';
+			want[wl++] = big[k];
+		}
+		fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (write(fd, big, n) != (ssize_t)n)
+			diag("write failed");
+		program_opts_init(&o);
+		o.argv = argv;
+		o.in_fd = fd;
+		o.in_crlf = 1;
+		o.out_cap = 2 * n;
+		is_int(program_run(&o, &r, &e), 0, "crlf blocks: ran");
+		ok((size_t)r.out_len == wl && r.out.data != NULL &&
+		    memcmp(r.out.data, want, wl) == 0,
+		    "crlf blocks: one CR per bare LF across blocks (%lld of "
+		    "%zu bytes)", (long long)r.out_len, wl);
+		program_result_free(&r);
+		close(fd);
+		free(big);
+		free(want);
+	}
 	/* Big input to a program that exits early: EPIPE, no SIGPIPE death. */
 	{
 		const char *argv[] = { "/usr/bin/head", "-c", "10", NULL };

@@ -246,6 +246,12 @@ static const struct rrow rrows[] = {
 	/* RFC 5228 2.7.1 :matches escaped * literal only */
 	{ "5228 2.7.1 :matches escaped * literal only", "if header :matches \"subject\" \"Buy\\\\*\" { discard; }",
 	  "keep (implicit)", NULL, 0 },
+	/* RFC 5228 2.7.1 :matches ? then literals before the first * (kept
+	 * against Pigeonhole, which skips the literals: sluice-sieve(7)) */
+	{ "5228 2.7.1 :matches ? then literal", "if header :matches \"subject\" \"Buy ??? *\" { discard; }",
+	  "keep (implicit)", NULL, 0 },
+	{ "5228 2.7.1 :matches ? then literal, fits", "if header :matches \"subject\" \"Buy ?????? *\" { discard; }",
+	  "discard", NULL, 0 },
 	/* RFC 5228 2.7.3 i;octet case-sensitive */
 	{ "5228 2.7.3 i;octet case-sensitive", "if header :is :comparator \"i;octet\" \"subject\" \"buy viagra now\" { discard; }",
 	  "keep (implicit)", NULL, 0 },
@@ -556,9 +562,13 @@ static const struct rrow rrows[] = {
 	 * Senders containing "seen" make the harness's fake store say every
 	 * key is present; the message has List-Id and no Message-ID. */
 	{ "5230 4.5 + Pigeonhole: no reply to a list message", "require \"vacation\"; vacation \"away\";",
-	  "keep (implicit)", NULL, 0 },
+	  "vacation \"away\" :seconds 604800 (not sent: discarding vacation response to mailinglist recipient); keep (implicit)", NULL, 0 },
 	{ "5230 4.5: no reply to <>", "require \"vacation\"; vacation \"away\";",
-	  "keep (implicit)", "", 0 },
+	  "vacation \"away\" :seconds 604800 (not sent: discarded vacation reply to <>); keep (implicit)", "", 0 },
+	/* Pigeonhole: a vacation that is not due still counts as the one
+	 * vacation of the script (it decides only at commit). */
+	{ "5230 4.7 + Pigeonhole: one vacation, due or not", "require \"vacation\"; vacation :subject \"s\" \"a\"; vacation \"b\";",
+	  "ERROR; keep (implicit)", NULL, 0 },
 	{ "7352 3.1: no Message-ID, not a duplicate", "require \"duplicate\"; if duplicate { discard; }",
 	  "keep (implicit)", NULL, 0 },
 	{ "7352 3: new value is marked", "require \"duplicate\"; if duplicate :uniqueid \"abc\" { discard; }",
@@ -915,7 +925,7 @@ test_extprograms(void)
 		{ "require [\"vnd.dovecot.pipe\", \"copy\"]; pipe :copy \"dom\" [\"a\", \"b\"];",
 		  "pipe \"dom\" :copy; keep (implicit)" },
 		{ "require \"vnd.dovecot.pipe\"; pipe :try \"dom\";",
-		  "pipe \"dom\"" },
+		  "pipe \"dom\" :try" },
 	};
 	char dir[] = "/tmp/test-sieve-xp-XXXXXX", path[256];
 	struct sieve_conf sc;
@@ -1111,17 +1121,17 @@ main(void)
 		    "body\n";
 		static const struct rrow vrows[] = {
 			{ "5230 4.1 reply due", "require \"vacation\"; vacation :days 3 \"away\";",
-			  "vacation \"away\"; keep (implicit)", NULL, 0 },
+			  "vacation \"away\" :seconds 259200; keep (implicit)", NULL, 0 },
 			{ "5230 4.7 + Pigeonhole: one vacation per script", "require \"vacation\"; vacation \"a\"; vacation \"b\";",
 			  "ERROR; keep (implicit)", NULL, 0 },
 			{ "5230 4.5 no reply to a daemon", "require \"vacation\"; vacation \"away\";",
-			  "keep (implicit)", "MAILER-DAEMON@example.org", 0 },
+			  "vacation \"away\" :seconds 604800 (not sent: not sending vacation response to system address); keep (implicit)", "MAILER-DAEMON@example.org", 0 },
 			{ "5230 4.5 no reply to *-request", "require \"vacation\"; vacation \"away\";",
-			  "keep (implicit)", "list-request@example.org", 0 },
+			  "vacation \"away\" :seconds 604800 (not sent: not sending vacation response to system address); keep (implicit)", "list-request@example.org", 0 },
 			{ "5230 4.5 no reply to own address", "require \"vacation\"; vacation \"away\";",
-			  "keep (implicit)", "bob+lists@example.net", 0 },
-			{ "5230 4.6 :addresses alongside the recipient", "require \"vacation\"; vacation :addresses \"x@y.z\" \"away\";",
-			  "vacation \"away\"; keep (implicit)", NULL, 0 },
+			  "vacation \"away\" :seconds 604800 (not sent: discarded vacation reply to own address); keep (implicit)", "bob+lists@example.net", 0 },
+			{ "5230 4.6 :addresses alongside the recipient", "require \"vacation\"; vacation :addresses \"x@y.z\" :subject \"s\" \"away\";",
+			  "vacation \"away\" :subject \"s\" :seconds 604800; keep (implicit)", NULL, 0 },
 		};
 		int vfd;
 		struct msg *vm = load(vmsg, &vfd);

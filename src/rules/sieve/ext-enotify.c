@@ -13,7 +13,8 @@
  * plain addr-spec, well-formed %-escapes and header names. The action
  * (ACT_NOTIFY, action.h) carries the URI in arg, :message in value and
  * subject (Pigeonhole: :message is the Subject, winning over the URI's
- * subject=), :from in from, importance in index (default 2). A notify
+ * subject=), :from in from, importance in index (default 2), and the
+ * recipients (to= and cc=, comma-separated) in to for listing. A notify
  * whose recipients were all notified by an earlier one is dropped
  * (RFC 5435 3.9 leaves it to the method; Pigeonhole's mailto does this).
  */
@@ -368,9 +369,24 @@ notify_run(struct sv_rctx *r, const struct sv_node *n)
 		mailto_free(&m);
 		return 0;
 	}
-	mailto_free(&m);
-	if ((a = sv_action_add(r, n, ACT_NOTIFY, uri, 0)) == NULL)
+	if ((a = sv_action_add(r, n, ACT_NOTIFY, uri, 0)) == NULL) {
+		mailto_free(&m);
 		return -1;
+	}
+	{
+		/* the recipients, for listing (sieve-test shows them) */
+		struct buf to = BUF_INIT;
+		size_t i;
+
+		for (i = 0; i < m.nrcpt; i++) {
+			if (i > 0)
+				buf_addc(&to, ',');
+			buf_adds(&to, m.rcpt[i]);
+		}
+		free(a->to);
+		a->to = buf_steal(&to);
+	}
+	mailto_free(&m);
 	if (msg != NULL) {
 		a->value = xstrdup(msg);
 		a->subject = xstrdup(msg);

@@ -12,8 +12,10 @@
  *	an action: ACT_PIPE (arg program, argv args), carried out at commit
  *	by the executor (src/deliver/exec.c) with the stored message on
  *	stdin; cancels the implicit keep unless :copy ("copy" required).
- *	:try is accepted; a failing pipe never loses the message anyway (the
- *	executor keeps it when it was stored nowhere else).
+ *	:try sets may_fail (shown by sluice test); a failing pipe never
+ *	loses the message anyway (the executor keeps it when it was stored
+ *	nowhere else). The program gets CRLF line ends, as Pigeonhole's
+ *	default sieve_pipe_input_eol = crlf.
  *   filter program [args]            (command and test)
  *	runs now, the current message on stdin; its output becomes the
  *	message for the rest of the run and is what gets stored: through
@@ -211,6 +213,8 @@ pipe_run(struct sv_rctx *r, const struct sv_node *n)
 		    "'%s'", prog);
 	if ((a = sv_action_add(r, n, ACT_PIPE, prog, copy)) == NULL)
 		return -1;
+	if (sv_node_tag(n, "try") != NULL)
+		a->may_fail = 1;
 	if (na > XP_MAX_ARGS)
 		na = XP_MAX_ARGS;
 	if (a->argv == NULL) {

@@ -7,7 +7,11 @@
  * Pigeonhole decides at commit time whether a reply is due; we decide at
  * run time (the same checks, in its order) so that `sluice test` shows it,
  * and the executor (src/deliver/sendmail.c) only checks the store again,
- * sends and records. No reply (and no action, the trace says why) when:
+ * sends and records. The action is in the result either way, as in
+ * Pigeonhole (it counts for "one vacation per script" and the action
+ * limit, and `sluice test` lists it as sieve-test does); when no reply is
+ * due it is handed over ACT_SKIPPED with the reason (action.h), listed
+ * as "(not sent: reason)" and never sent. No reply is due when:
  * the envelope sender is <>; it is one of the user's own addresses; the
  * message carries a List-* header (list-id, -owner, -subscribe, -post,
  * -unsubscribe, -help, -archive); Auto-Submitted is not "no"; Precedence
@@ -318,9 +322,8 @@ vac_run(struct sv_rctx *r, const struct sv_node *n)
 	struct buf key = BUF_INIT;
 	size_t nme = 0, i, cnt;
 
-	/* RFC 5230 4.7 and Pigeonhole: one vacation per result, none next
-	 * to reject. (A vacation that was not due left no action, so a
-	 * second one after it is not caught: Pigeonhole would fail.) */
+	/* RFC 5230 4.7 and Pigeonhole: one vacation per result (due or
+	 * not), none next to reject. */
 	for (i = r->res.start; i < r->res.l->n; i++)
 		if (r->res.l->v[i].type == ACT_VACATION)
 			return sv_rerror(r, n, "duplicate vacation action not "
@@ -334,25 +337,40 @@ vac_run(struct sv_rctx *r, const struct sv_node *n)
 			return sv_rerror(r, n, "specified :from address '%s' "
 			    "is invalid for vacation action", from);
 	}
+	if (sender == NULL)
+		sender = "";
 	if (r->env->recipient == NULL || r->env->recipient[0] == '\0') {
-		sv_trace(r, n, "vacation action aborted: envelope recipient "
-		    "is <>");
-		return 0;
+		why = "vacation action aborted: envelope recipient is <>";
+		found = NULL;
+	} else {
+		me[nme++] = r->env->recipient;
+		if (c->vacation_use_original_recipient &&
+		    r->env->orig_recipient && r->env->orig_recipient[0] != '\0')
+			me[nme++] = r->env->orig_recipient;
+		if ((t = sv_node_tag(n, "addresses")) != NULL) {
+			cnt = sv_arg_list(r, t->param, &list);
+			for (i = 0; i < cnt && nme < sizeof me / sizeof me[0];
+			    i++)
+				me[nme++] = bare(r, list[i]);
+		}
+		why = no_reply(r, sender, me, nme, c, &found);
 	}
-	me[nme++] = r->env->recipient;
-	if (c->vacation_use_original_recipient && r->env->orig_recipient &&
-	    r->env->orig_recipient[0] != '\0')
-		me[nme++] = r->env->orig_recipient;
-	if ((t = sv_node_tag(n, "addresses")) != NULL) {
-		cnt = sv_arg_list(r, t->param, &list);
-		for (i = 0; i < cnt && nme < sizeof me / sizeof me[0]; i++)
-			me[nme++] = bare(r, list[i]);
+
+	if ((a = sv_action_add(r, n, ACT_VACATION, reason, 0)) == NULL)
+		return -1;
+	a->period = vac_period(n, c);
+	a->mime = sv_node_tag(n, "mime") != NULL;
+	if ((t = sv_node_tag(n, "subject")) != NULL) {
+		const char *s = sv_str_expand(r, &t->param->v[0]);
+
+		if (s[0] != '\0')
+			a->subject = xstrdup(s);
 	}
-	if ((why = no_reply(r, sender, me, nme, c, &found)) != NULL) {
+	if (why != NULL) {
 		char q[256];
 
-		if (sender == NULL || sender[0] == '\0')
-			sender = "";
+		a->status = ACT_SKIPPED;
+		err_set(&a->err, ERR_PERM, "%s", why);
 		sv_trace(r, n, "%s%s%s%s", why, sender[0] ? " <" : "",
 		    sender, sender[0] ? ">" : "");
 		log_info("sieve: %s%s%s%s", why, sender[0] ? " <" : "",
@@ -373,25 +391,12 @@ vac_run(struct sv_rctx *r, const struct sv_node *n)
 	parts[2] = handle ? handle : "";
 	sv_digest_hex(parts, 3, hex);
 	buf_addf(&key, "sieve-vacation:%s", hex);
-
-	if ((a = sv_action_add(r, n, ACT_VACATION, reason, 0)) == NULL) {
-		buf_free(&key);
-		return -1;
-	}
-	if ((t = sv_node_tag(n, "subject")) != NULL) {
-		const char *s = sv_str_expand(r, &t->param->v[0]);
-
-		if (s[0] != '\0')
-			a->subject = xstrdup(s);
-	}
 	if (from != NULL)
 		a->from = xstrdup(from);
 	else if (found != NULL)
 		a->from = xstrdup(found);
 	a->to = xstrdup(sender);
 	a->handle = buf_steal(&key);
-	a->period = vac_period(n, c);
-	a->mime = sv_node_tag(n, "mime") != NULL;
 	sv_trace(r, n, "vacation reply to <%s> due (period %lds)", sender,
 	    a->period);
 	return 0;

@@ -787,6 +787,8 @@ sieve_action_format(const struct action *a, struct buf *out)
 		buf_adds(out, " :flags ");
 		quote(out, f.data, 4096);
 	}
+	if (a->may_fail)
+		buf_adds(out, " :try");
 	if (a->copy)
 		buf_adds(out, " :copy");
 	if (a->create)
@@ -799,6 +801,16 @@ sieve_action_format(const struct action *a, struct buf *out)
 			buf_adds(out, " :last");
 	} else if (a->type == ACT_DELETEHEADER && a->index > 0) {
 		buf_addf(out, " :index %d%s", a->index, a->last ? " :last" : "");
+	} else if (a->type == ACT_VACATION) {
+		/* What sieve-test lists: subject, period, and why no reply
+		 * is due (Pigeonhole decides that only at commit). */
+		if (a->subject != NULL) {
+			buf_adds(out, " :subject ");
+			quote(out, a->subject, 4096);
+		}
+		buf_addf(out, " :seconds %ld", a->period);
+		if (a->status == ACT_SKIPPED)
+			buf_addf(out, " (not sent: %s)", a->err.msg);
 	}
 	buf_free(&f);
 }

@@ -308,6 +308,10 @@ struct sv_vctx {
 	const struct sieve_conf *conf;
 	uint64_t enabled;	/* allowed by sieve_extensions */
 	uint64_t required;	/* require'd so far (plus ihave scopes) */
+	/* process_strings() asks for these for every string: remembered
+	 * for the `required` mask they were computed under. */
+	uint64_t str_mask;
+	int str_valid, str_enc, str_vars;
 };
 
 int sv_validate(struct sv_vctx *v, struct sv_node *first);

@@ -284,11 +284,18 @@ decode_encoded(struct sv_vctx *v, struct sv_str *s)
 static int
 process_strings(struct sv_vctx *v, struct sv_node *n)
 {
-	int enc = sv_vrequired(v, "encoded-character");
-	int vars = sv_vrequired(v, "variables") &&
-	    !(n->def->flags & SV_CMD_NOVARS);
+	int enc, vars;
 	size_t i, k;
 	int ret = 0;
+
+	if (!v->str_valid || v->str_mask != v->required) {
+		v->str_enc = sv_vrequired(v, "encoded-character");
+		v->str_vars = sv_vrequired(v, "variables");
+		v->str_mask = v->required;
+		v->str_valid = 1;
+	}
+	enc = v->str_enc;
+	vars = v->str_vars && !(n->def->flags & SV_CMD_NOVARS);
 
 	for (i = 0; i < n->nargs; i++) {
 		struct sv_arg *a = &n->args[i];

@@ -118,6 +118,21 @@ drop_privileges(const char *user, struct passwd *pw_out, struct buf *strs,
 		if (pw->pw_uid != getuid())
 			return err_status(e, ERR_TEMP, "4.3.0",
 			    "-d %s needs root", user);
+	} else if (getenv("HOME") != NULL && getenv("HOME")[0] == '/' &&
+	    getenv("USER") != NULL && getenv("USER")[0] != '\0') {
+		/* Postfix's local(8) set up the environment for this uid:
+		 * no passwd lookup (NSS costs more than the rest of a small
+		 * delivery's set-up). */
+		memset(pw_out, 0, sizeof *pw_out);
+		pw_out->pw_uid = getuid();
+		pw_out->pw_gid = getgid();
+		buf_reset(strs);
+		buf_adds(strs, getenv("USER"));
+		buf_addc(strs, '\0');
+		buf_adds(strs, getenv("HOME"));
+		pw_out->pw_name = strs->data;
+		pw_out->pw_dir = strs->data + strlen(strs->data) + 1;
+		return 0;
 	} else if ((pw = getpwuid(getuid())) == NULL) {
 		/* No passwd entry (containers): the environment must do. */
 		memset(pw_out, 0, sizeof *pw_out);

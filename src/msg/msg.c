@@ -42,7 +42,8 @@ msg_free(struct msg **mp)
 struct spool {
 	struct msg *m;
 	int out_fd;
-	char out[MSG_IO_CHUNK + 1];
+	char *out;		/* MSG_IO_CHUNK bytes, not zeroed: calloc of
+				 * 64 KiB was a quarter of a small delivery */
 	size_t out_len;
 	int pending_cr;		/* input ended a chunk with '\r' */
 	char last;		/* last byte written (for W=) */
@@ -248,6 +249,7 @@ msg_spool(struct msg *m, int in_fd, int out_fd, struct err *e)
 	int ret = -1;
 
 	s = xcalloc(1, sizeof *s);
+	s->out = xmalloc(MSG_IO_CHUNK);
 	s->m = m;
 	s->out_fd = out_fd;
 	s->at_start = 1;
@@ -305,6 +307,7 @@ msg_spool(struct msg *m, int in_fd, int out_fd, struct err *e)
 out:
 	buf_free(&s->from);
 	buf_free(&s->head);
+	free(s->out);
 	free(s);
 	free(in);
 	return ret;

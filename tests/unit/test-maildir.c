@@ -22,22 +22,6 @@
 
 static char scratch[PATH_MAX];
 
-/* snprintf that stops the test on truncation (paths are short here). */
-__attribute__((format(printf, 3, 4))) static void
-xfmt(char *dst, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(dst, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "test path too long\n");
-		exit(2);
-	}
-}
-
 static void
 write_file(const char *path, const char *data)
 {

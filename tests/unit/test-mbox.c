@@ -28,21 +28,6 @@
 static char scratch[PATH_MAX];
 static char mbox[PATH_MAX], lockpath[PATH_MAX];
 
-__attribute__((format(printf, 3, 4))) static void
-xfmt(char *dst, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(dst, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "test path too long\n");
-		exit(2);
-	}
-}
-
 /* A spool file holding len bytes of p (unlinked: fd only). */
 static int
 spool(const char *p, size_t len)

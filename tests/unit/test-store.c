@@ -50,21 +50,6 @@ struct backend {
 	int fake_clock;		/* honours store_set_clock() */
 };
 
-__attribute__((format(printf, 3, 4))) static void
-xfmt(char *dst, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(dst, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "test path too long\n");
-		exit(2);
-	}
-}
-
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

@@ -9,11 +9,12 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 
 build_pkgs="gcc make autoconf automake libtool pkg-config
- libpcre2-dev libhiredis-dev libspf2-dev libmilter-dev liblmdb-dev"
+ libpcre2-dev libhiredis-dev libspf2-dev libmilter-dev liblmdb-dev
+ libhyperscan-dev"
 # postfix asks a debconf question; answer it so the install is unattended.
 test_pkgs="postfix dovecot-core dovecot-imapd dovecot-sieve redis-server
  procmail maildrop strace clang libclang-rt-14-dev python3
- util-linux passwd psmisc time"
+ util-linux passwd psmisc time spamassassin spamc spamd"
 
 pkgs=$build_pkgs
 if [ "$what" = test ]; then
@@ -33,7 +34,7 @@ $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
 if [ "$what" = test ]; then
 	# Debian starts the daemons it installs; the tests start their own on
 	# loopback with scratch configs, so stop the system ones.
-	for s in postfix dovecot redis-server; do
+	for s in postfix dovecot redis-server spamd spamassassin; do
 		$SUDO service "$s" stop >/dev/null 2>&1 || true
 	done
 fi

@@ -108,9 +108,80 @@ void quota_add(const char *root, off_t size, int count);
  */
 int mbox_deliver(const char *path, int spool_fd, off_t size,
     const char *sender, time_t when, struct err *e);
+/* "From SENDER  Sun Nov 23 05:15:12 2026\n" (C locale, local time) for
+ * sender (NULL, "" and "<>" are MAILER-DAEMON; blanks and control bytes
+ * become '_'), appended to b. */
+void mbox_from_line(struct buf *b, const char *sender, time_t when);
+/* An fcntl write lock on fd, F_SETLK retried until deadline (ERR_TEMP
+ * then). 0 or -1. */
+int mbox_fcntl_lock(int fd, const char *path, time_t deadline,
+    struct err *e);
 /* For tests: seconds to wait for the mbox locks (default and for n <= 0:
  * MBOX_LOCK_TIMEOUT). Process-wide; not for use by the LDA. */
 void mbox_set_lock_timeout(int seconds);
+
+/* ---- procmail folders and lockfiles (pmfolder.c) ---- */
+
+struct pm_folder_req;		/* rules/procmailrc/procmailrc.h */
+
+#define PMFOLDER_MAX_TRIES	10000	/* unique-name attempts (MH, msg.X) */
+#define PMFOLDER_MSGPREFIX	"msg."	/* procmail's $MSGPREFIX default */
+#define PMLOCK_SLEEP		1	/* seconds between lockfile attempts
+					 * (procmail: LOCKSLEEP 8; polling
+					 * faster changes no outcome) */
+#define PMLOCK_MBOX_WAIT	MBOX_LOCK_TIMEOUT /* an mbox's own dotlock */
+
+struct pmfolder_ctx {
+	const char *host;	/* Maildir unique names; NULL: gethostname */
+	/* The user's INBOX Maildir: a "dir/" delivery into root/.NAME/ is a
+	 * Maildir++ folder, made with maildirfolder and subscribed (DESIGN.md
+	 * "Contracts with Dovecot"). NULL: no such folders. */
+	const char *root;
+	char sep;		/* hierarchy separator for subscriptions */
+	long locktimeout;	/* stale age of an mbox's dotlock; 0: never */
+};
+
+/*
+ * Store the message of r into r->folders as procmail 3.22 does
+ * (procmail(1) "folder types", checked with Debian's procmail):
+ *  - "/dev/null": nothing is written;
+ *  - "dir/" (any number of trailing '/'): a Maildir, created with tmp/ new/
+ *    cur/ when missing; the file is new/<Dovecot unique>,S=,W= written
+ *    through tmp/ with fsync; a leading "From " line is dropped, nothing
+ *    else changes;
+ *  - "dir/.": MH, the next free number, the From_ line kept;
+ *  - an existing directory: PMFOLDER_MSGPREFIX + 4 unique characters;
+ *  - anything else: an mbox file, appended under a dotlock (unless
+ *    r->locked: the recipe's lockfile already covers it) and an fcntl
+ *    lock, "From " at line starts quoted as ">From " (not the first
+ *    line), and cut back to its old size on any failure.
+ * MH, directory and mbox copies get a trailing "\n" unless the text ends
+ * in an empty line already or r->raw (raw also skips the quoting).
+ * MH/directory files are written under a temporary name and linked into
+ * place, so that no reader sees half a message. Several names: stored in
+ * the first, hard-linked into the rest (same bytes; a missing directory is
+ * created; names that cannot take a link are skipped and logged, as
+ * procmail's "Skipped"); after an mbox or /dev/null the rest are skipped.
+ * Relative names are under r->maildir. lastfolder gets procmail's
+ * $LASTFOLDER: the names as given, with "new/NAME", the MH number or
+ * the msg.X name appended, separated by spaces. 0, or -1 with e
+ * (system errors ERR_TEMP).
+ */
+int pmfolder_deliver(const struct pmfolder_ctx *c,
+    const struct pm_folder_req *r, struct buf *lastfolder, struct err *e);
+
+/*
+ * procmail/lockfile(1) lockfiles: create path with O_EXCL (mode 0444,
+ * empty); while it exists, wait PMLOCK_SLEEP and retry; one whose mtime is
+ * more than locktimeout seconds old is removed (locktimeout 0: never).
+ * wait_max > 0 bounds the wait (ERR_TEMP after it); 0 waits until
+ * the LDA's own deadline. *dev_out and *ino_out identify our lock
+ * for pmlock_drop(). 0, or -1 with e.
+ */
+int pmlock_take(const char *path, long locktimeout, long wait_max,
+    dev_t *dev_out, ino_t *ino_out, struct err *e);
+/* Remove path if it is still the lock we made. */
+void pmlock_drop(const char *path, dev_t dev, ino_t ino);
 
 /* ---- executor (exec.c) ---- */
 

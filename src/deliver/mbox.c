@@ -120,9 +120,8 @@ dotlock_drop(const char *lock, const struct stat *lk)
 		(void)unlink(lock);
 }
 
-/* F_SETLKW with a deadline: F_SETLK retried. */
-static int
-fcntl_lock(int fd, const char *path, time_t deadline, struct err *e)
+int
+mbox_fcntl_lock(int fd, const char *path, time_t deadline, struct err *e)
 {
 	struct flock fl;
 
@@ -141,8 +140,8 @@ fcntl_lock(int fd, const char *path, time_t deadline, struct err *e)
 }
 
 /* "From SENDER  Sun Nov 23 05:15:12 2026\n" in the C locale. */
-static void
-from_line(struct buf *b, const char *sender, time_t when)
+void
+mbox_from_line(struct buf *b, const char *sender, time_t when)
 {
 	static const char days[7][4] = {
 		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
@@ -159,7 +158,7 @@ from_line(struct buf *b, const char *sender, time_t when)
 	buf_adds(b, "From ");
 	/* Postfix: the null sender is MAILER-DAEMON. Blanks or control
 	 * bytes would break the line, so they become '_'. */
-	if (sender == NULL || *sender == '\0')
+	if (sender == NULL || *sender == '\0' || strcmp(sender, "<>") == 0)
 		sender = "MAILER-DAEMON";
 	n = strlen(sender);
 	if (n > MSG_MAX_FROM_LINE - 64)
@@ -309,7 +308,7 @@ mbox_deliver(const char *path, int spool_fd, off_t size,
 		err_set(e, ERR_TEMP, "%s is not a regular file", path);
 		goto out;
 	}
-	if (fcntl_lock(fd, path, deadline, e) == -1)
+	if (mbox_fcntl_lock(fd, path, deadline, e) == -1)
 		goto out;
 	/* Under both locks nobody else appends: this is where we start,
 	 * and where a failure cuts the file back to. */
@@ -322,7 +321,7 @@ mbox_deliver(const char *path, int spool_fd, off_t size,
 	o = xmalloc(sizeof *o);
 	o->fd = fd;
 	o->len = 0;
-	from_line(&line, sender, when);
+	mbox_from_line(&line, sender, when);
 	if (out_add(o, line.data, line.len) == -1) {
 		err_sys(e, errno, "write %s", path);
 		goto out;

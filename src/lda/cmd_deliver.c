@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "lib/log.h"
 #include "msg/msg.h"
 #include "rules/action.h"
+#include "score/score.h"
 #include "store/store.h"
 #include "lda.h"
 
@@ -85,8 +87,8 @@ usage(void)
  * cannot be regained, before any user file is opened. Not root: -d may only
  * name ourselves. Never deliver as root.
  */
-static int
-drop_privileges(const char *user, struct passwd *pw_out, struct buf *strs,
+int
+lda_drop_privileges(const char *user, struct passwd *pw_out, struct buf *strs,
     struct err *e)
 {
 	struct passwd *pw;
@@ -197,8 +199,6 @@ conf_path(const char *v, const char *home, char *out)
 	return v;
 }
 
-/* 1 if carrying out l needs the state store (DESIGN.md "State"):
- * vacation, duplicate marks, redirect duplicate tracking. */
 /*
  * sieve_env.replace_message for vnd.dovecot.filter (ext-extprograms.c):
  * the filter's output (fd) becomes the spool, so that what later tests see
@@ -231,6 +231,8 @@ adopt_filtered(void *arg, struct msg *m, int fd, struct err *e)
 	return msg_map(m, d->spool_fd, e);
 }
 
+/* 1 if carrying out l needs the state store (DESIGN.md "State"):
+ * vacation, duplicate marks, redirect duplicate tracking. */
 static int
 needs_store(const struct action_list *l)
 {
@@ -270,6 +272,116 @@ keep_to_folder(struct action_list *l, const char *folder)
 		a->subscribe = 1;
 		l->implicit_keep = 0;
 	}
+}
+
+/*
+ * 1 if our own milter already scored m: an Authentication-Results field
+ * whose authserv-id is score_trusted_authserv_id (RFC 8601 section 5:
+ * the border MTA removes incoming fields that carry its own id, so only
+ * our milter can have written it) and an X-Spam-Status field.
+ */
+static int
+milter_scored(const struct msg *m, const char *id)
+{
+	const struct hdr *h;
+	size_t idl, i, n;
+	int k;
+
+	if (id == NULL || id[0] == '\0' || hdr_find(m, "X-Spam-Status", 0) ==
+	    NULL)
+		return 0;
+	idl = strlen(id);
+	for (k = 0; (h = hdr_find(m, "Authentication-Results", k)) != NULL;
+	    k++) {
+		const char *v = h->value.p;
+
+		n = h->value.len;
+		for (i = 0; i < n && (v[i] == ' ' || v[i] == '\t' ||
+		    v[i] == '\n'); i++)
+			;
+		/* authserv-id [CFWS version] ";" */
+		if (n - i >= idl && mem_ieq(v + i, idl, id, idl) &&
+		    (n - i == idl || v[i + idl] == ';' || v[i + idl] == ' ' ||
+		    v[i + idl] == '\t' || v[i + idl] == '\n'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * score_in_deliver: score the stored message in-process and store it
+ * again with the X-Spam-* fields of report.c (incoming copies removed),
+ * before any rule runs, so that Sieve spamtest and procmail recipes see
+ * them. Skipped for mail over score_max_size and mail our milter scored.
+ * Never fails the delivery: any problem is logged and the message goes
+ * on as it came. The score goes to score_out for the log line.
+ */
+static void
+deliver_score(struct deliver_ctx *d, const struct conf *conf,
+    const char *home, char *score_out, size_t score_size)
+{
+	struct score_rules *r = NULL;
+	struct score_msg *sm = NULL;
+	struct score_result res;
+	struct store *store = NULL;
+	struct bayes *b = NULL;
+	struct buf head = BUF_INIT;
+	struct msg *m = d->msg;
+	struct err e;
+	size_t off;
+	int fd = -1, scored = 0;
+
+	err_clear(&e);
+	memset(&res, 0, sizeof res);
+	if (m->size > (off_t)conf->score_max_size) {
+		log_debug("not scored: %lld bytes over score_max_size",
+		    (long long)m->size);
+		return;
+	}
+	if (milter_scored(m, conf->score_trusted_authserv_id)) {
+		log_debug("not scored: the milter did (%s)",
+		    conf->score_trusted_authserv_id);
+		return;
+	}
+	if (m->data == NULL && msg_map(m, d->spool_fd, &e) == -1)
+		goto fail;
+	sm = score_msg_new(m, NULL);
+	b = score_cmd_bayes(conf, home, &store, sm);
+	if (score_cmd_load_rules(conf, NULL, 0, b ? 2 : 0, &r, NULL, &e) == -1)
+		goto fail;
+	if (score_run(r, sm, b, &res, &e) == -1)
+		log_err("bayes: %s (scored without it)", e.msg);
+	err_clear(&e);
+	scored = 1;
+	off = score_rewrite_head(&res, m->data, m->len, &head);
+	if ((fd = memfd_create("sluice-scored", MFD_CLOEXEC)) == -1) {
+		err_sys(&e, errno, "memfd_create");
+		goto fail;
+	}
+	if (write_all(fd, head.data, head.len) == -1 ||
+	    write_all(fd, m->data + off, m->len - off) == -1 ||
+	    lseek(fd, 0, SEEK_SET) == -1) {
+		err_sys(&e, errno, "write scored copy");
+		goto fail;
+	}
+	/* the scored copy becomes the spool, re-indexed */
+	score_msg_free(&sm);
+	if (adopt_filtered(d, m, fd, &e) == -1)
+		goto fail;
+	(void)snprintf(score_out, score_size, "%.1f", res.score);
+	goto out;
+fail:
+	log_err("scoring skipped: %s", e.msg);
+out:
+	if (fd != -1)
+		close(fd);
+	if (scored)
+		score_result_free(&res);
+	score_msg_free(&sm);
+	score_rules_free(&r);
+	bayes_free(&b);
+	store_close(&store);
+	buf_free(&head);
 }
 
 /* The list of folders an action list stored into, for the log line. */
@@ -320,12 +432,12 @@ cmd_deliver(int argc, char **argv)
 	struct buf pwstrs = BUF_INIT, folders = BUF_INIT, rcptbuf = BUF_INIT;
 	struct msg *m = NULL;
 	char root[PATH_MAX], host[256], q1[256], q2[256], q3[256];
-	char pipedir[PATH_MAX], filterdir[PATH_MAX];
+	char pipedir[PATH_MAX], filterdir[PATH_MAX], score[32] = "-";
 	struct store *store = NULL;
 	const char *home, *sender, *rcpt, *status = "deferred";
 	const struct hdr *h;
 	struct sigaction sa;
-	int c, code;
+	int c, code, procmail_code = -1;
 
 	memset(&o, 0, sizeof o);
 	memset(&pw, 0, sizeof pw);
@@ -402,12 +514,13 @@ cmd_deliver(int argc, char **argv)
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);	/* EFBIG: cut back, never half a file */
 	deadline_ctx = &d;
 	alarm(LDA_DEFAULT_TIMEOUT);
 
 	log_open("sluice", LOG_TO_SYSLOG | (o.stderr_log ? LOG_TO_STDERR : 0),
 	    0);
-	if (drop_privileges(o.user, &pw, &pwstrs, &e) == -1)
+	if (lda_drop_privileges(o.user, &pw, &pwstrs, &e) == -1)
 		goto out;
 	/* Configuration is read with the user's rights, like all else. */
 	if (conf_load(&conf, o.conf ? o.conf : DEFAULT_CONF, o.conf != NULL,
@@ -466,12 +579,15 @@ cmd_deliver(int argc, char **argv)
 		sender = m->envelope_from ? m->envelope_from : "";
 	d.sender = sender;
 
+	if (conf.score_in_deliver)
+		deliver_score(&d, &conf, home, score, sizeof score);
+
 	/* The rules: the rule files (Sieve), else the implicit keep; -m
 	 * FOLDER is where keeping stores. Rule errors never fail the
 	 * delivery. */
 	{
 		struct lda_rules lr;
-		struct lda_rules_result res = { -1, 0, 0, NULL };
+		struct lda_rules_result res = { .implicit_index = -1 };
 		const char *user = o.user ? o.user : envor("USER",
 		    pw.pw_name ? pw.pw_name : "");
 
@@ -483,6 +599,7 @@ cmd_deliver(int argc, char **argv)
 		lr.root = root;
 		lr.sep = conf.mailbox_separator;
 		lr.sender = sender;
+		lr.extension = o.extension;
 		if (getenv("RECIPIENT") != NULL) {
 			lr.recipient = getenv("RECIPIENT");
 		} else {
@@ -499,9 +616,25 @@ cmd_deliver(int argc, char **argv)
 		lr.host = host;
 		lr.username = user;
 		lr.result = &res;
+		res.lastfolder = &folders;
 		lr.replace_message = adopt_filtered;
 		lr.replace_arg = &d;
 		(void)lda_rules_eval(&lr, m, d.spool_fd, &l);
+		if (res.procmail) {
+			/* The procmailrc engine delivered (or failed) by
+			 * itself: no executor, no implicit keep; its exit
+			 * status is ours. The spool goes with
+			 * deliver_spool_close(). */
+			procmail_code = res.exit_code;
+			if (procmail_code != EX_OK)
+				err_status(&e, procmail_code == EX_TEMPFAIL ?
+				    ERR_TEMP : ERR_PERM, procmail_code ==
+				    EX_TEMPFAIL ? "4.3.0" : "5.3.0",
+				    "procmailrc: exit %d", procmail_code);
+			status = procmail_code == EX_OK ? "delivered" :
+			    "deferred";
+			goto out;
+		}
 		if (o.folder != NULL)
 			keep_to_folder(&l, o.folder);
 
@@ -534,24 +667,28 @@ cmd_deliver(int argc, char **argv)
 	if (l.n == 0 || (l.n > 0 && l.v[0].type == ACT_DISCARD))
 		status = "discarded";
 out:
-	code = err_exit_code(&e);
+	code = procmail_code >= 0 ? procmail_code : err_exit_code(&e);
 	if (e.cls != ERR_NONE)
 		status = code == EX_TEMPFAIL ? "deferred" : "bounced";
 	rcpt = envor("RECIPIENT", o.user ? o.user : envor("USER",
 	    pw.pw_name ? pw.pw_name : "-"));
-	folders_of(&l, root, &folders);
+	if (procmail_code < 0)
+		folders_of(&l, root, &folders);
+	else if (folders.len == 0)
+		buf_adds(&folders, "-");
 	sender = d.sender ? d.sender : (o.sender ? o.sender : "-");
 	if (e.cls == ERR_NONE)
-		log_info("from=<%s> to=<%s> folders=%s size=%lld score=- "
+		log_info("from=<%s> to=<%s> folders=%s size=%lld score=%s "
 		    "status=%s", log_quote(q2, sizeof q2, sender, strlen(sender)),
 		    log_quote(q3, sizeof q3, rcpt, strlen(rcpt)), folders.data,
-		    m ? (long long)m->size : 0LL, status);
+		    m ? (long long)m->size : 0LL, score, status);
 	else
-		log_err("from=<%s> to=<%s> folders=%s size=%lld score=- "
+		log_err("from=<%s> to=<%s> folders=%s size=%lld score=%s "
 		    "status=%s (%s %s)",
 		    log_quote(q2, sizeof q2, sender, strlen(sender)),
 		    log_quote(q3, sizeof q3, rcpt, strlen(rcpt)), folders.data,
-		    m ? (long long)m->size : 0LL, status, e.status, e.msg);
+		    m ? (long long)m->size : 0LL, score, status, e.status,
+		    e.msg);
 	if (e.cls != ERR_NONE)
 		fprintf(stderr, "%s sluice: %s\n", e.status, e.msg);
 	deliver_spool_close(&d);

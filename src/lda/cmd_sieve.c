@@ -396,8 +396,20 @@ lda_rules_eval(const struct lda_rules *in, struct msg *m, int spool_fd,
 			buf_free(&t);
 			failed = 1;
 		} else if (!is_sieve) {
-			log_info("rule file %s: procmailrc is not supported "
-			    "in this build yet, keeping", chosen);
+			/* procmailrc: procmail's engine commits each
+			 * delivering recipe itself (DESIGN.md); the Sieve
+			 * sequence does not run around it. */
+			if (n > 0)
+				log_info("rule file %s is a procmailrc: "
+				    "sieve_before/sieve_after not run", chosen);
+			if (lda_procmail_deliver(in, m, spool_fd, chosen,
+			    in->rules == NULL) == 0) {
+				for (i = 0; i < n; i++)
+					free(paths[i]);
+				sieve_diags_free(&d);
+				return 0;
+			}
+			failed = 1;
 		} else if (n < MAX_SCRIPTS) {
 			paths[n++] = xstrdup(chosen);
 		}
@@ -509,18 +521,11 @@ cmd_check(int argc, char **argv)
 		struct sieve_diags d;
 		struct sieve_script *s = NULL;
 
-		if (!lda_is_sieve(argv[i], lang) && lang == NULL &&
-		    !ends_with(argv[i], ".dovecot.sieve")) {
-			printf("%s: error: procmailrc is not supported in "
-			    "this build yet (use --lang sieve for a Sieve "
-			    "script)\n", argv[i]);
-			bad = 1;
-			continue;
-		}
-		if (lang != NULL && strcmp(lang, "procmail") == 0) {
-			printf("%s: error: procmailrc is not supported in "
-			    "this build yet\n", argv[i]);
-			bad = 1;
+		/* procmailrc by name or --lang (cmd_convert.c) */
+		if ((lang == NULL && !lda_is_sieve(argv[i], NULL) &&
+		    !ends_with(argv[i], ".dovecot.sieve")) ||
+		    (lang != NULL && strcmp(lang, "procmail") == 0)) {
+			bad |= lda_pm_check(argv[i]);
 			continue;
 		}
 		fill_sconf(&sc, &conf, getenv("HOME"), pdir, gdir);
@@ -544,78 +549,8 @@ test_usage(FILE *fp)
 {
 	fprintf(fp, "usage: sluice test [-e] [-c config] [-f sender] "
 	    "[-r recipient] [-a extension]\n"
-	    "                   [--json] SCRIPT MESSAGE...\n");
-}
-
-static void
-json_str(struct buf *b, const char *s)
-{
-	buf_addc(b, '"');
-	for (; s != NULL && *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			buf_addf(b, "\\%c", ch);
-		else if (ch == '\n')
-			buf_adds(b, "\\n");
-		else if (ch == '\t')
-			buf_adds(b, "\\t");
-		else if (ch < 0x20 || ch == 0x7f)
-			buf_addf(b, "\\u%04x", ch);
-		else
-			buf_addc(b, (int)ch);
-	}
-	buf_addc(b, '"');
-}
-
-static void
-json_lines(struct buf *b, const char *text)
-{
-	const char *p = text ? text : "";
-	int first = 1;
-
-	buf_addc(b, '[');
-	while (*p != '\0') {
-		size_t n = strcspn(p, "\n");
-		char *line = xstrndup(p, n);
-
-		if (!first)
-			buf_addc(b, ',');
-		first = 0;
-		json_str(b, line);
-		free(line);
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
-	buf_addc(b, ']');
-}
-
-/* The lines of diagnostics text that are warnings (": warning: "), or
- * those that are not, as a JSON array: a warning is no error. */
-static void
-json_diag_lines(struct buf *b, const char *text, int warnings)
-{
-	const char *p = text ? text : "";
-	int first = 1;
-
-	buf_addc(b, '[');
-	while (*p != '\0') {
-		size_t n = strcspn(p, "\n");
-		char *line = xstrndup(p, n);
-
-		if ((strstr(line, ": warning: ") != NULL) == warnings) {
-			if (!first)
-				buf_addc(b, ',');
-			first = 0;
-			json_str(b, line);
-		}
-		free(line);
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
-	buf_addc(b, ']');
+	    "                   [--lang sieve|procmail] [--json] SCRIPT "
+	    "MESSAGE...\n");
 }
 
 /* What sieve-test lists for a vacation or a notify, as JSON fields each
@@ -626,11 +561,11 @@ json_details(struct buf *b, const struct action *a)
 {
 	if (a->type == ACT_VACATION) {
 		buf_addf(b, "\"seconds\":%ld,\"subject\":", a->period);
-		json_str(b, a->subject ? a->subject : "");
+		buf_json_str(b, a->subject ? a->subject : "");
 		buf_addc(b, ',');
 		if (a->status == ACT_SKIPPED) {
 			buf_adds(b, "\"not_sent\":");
-			json_str(b, a->err.msg);
+			buf_json_str(b, a->err.msg);
 			buf_addc(b, ',');
 		}
 	} else if (a->type == ACT_NOTIFY) {
@@ -641,7 +576,7 @@ json_details(struct buf *b, const struct action *a)
 			size_t n = strcspn(p, ",");
 			char *one = xstrndup(p, n);
 
-			json_str(b, one);
+			buf_json_str(b, one);
 			free(one);
 			p += n;
 			if (*p == ',') {
@@ -687,11 +622,13 @@ cmd_test(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'J' },
+		{ "lang", required_argument, NULL, 'L' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cpath = NULL, *sender = NULL, *rcpt = NULL, *ext = NULL;
+	const char *lang = NULL;
 	struct sieve_conf sc;
 	struct sieve_diags d;
 	struct sieve_script *s = NULL;
@@ -712,6 +649,7 @@ cmd_test(int argc, char **argv)
 		case 'f': sender = optarg; break;
 		case 'r': rcpt = optarg; break;
 		case 'J': json_out = 1; break;
+		case 'L': lang = optarg; break;
 		case 'h':
 			test_usage(stdout);
 			conf_free(&conf);
@@ -734,14 +672,23 @@ cmd_test(int argc, char **argv)
 		conf_free(&conf);
 		return EX_CONFIG;
 	}
+	/* procmailrc by name or --lang (cmd_convert.c) */
+	if ((lang == NULL && !lda_is_sieve(argv[optind], NULL) &&
+	    !ends_with(argv[optind], ".dovecot.sieve")) ||
+	    (lang != NULL && strcmp(lang, "procmail") == 0)) {
+		code = lda_pm_test(&conf, argv[optind], argv + optind + 1,
+		    argc - optind - 1, sender, ext, json_out);
+		conf_free(&conf);
+		return code;
+	}
 	fill_sconf(&sc, &conf, getenv("HOME"), pdir, gdir);
 	sieve_diags_init(&d);
 	if (sieve_compile_file(&sc, argv[optind], &d, &s) == -1) {
 		if (json_out) {
 			buf_adds(&json, "{\"script\":");
-			json_str(&json, argv[optind]);
+			buf_json_str(&json, argv[optind]);
 			buf_adds(&json, ",\"compiled\":false,\"errors\":");
-			json_lines(&json, d.text.data);
+			buf_json_lines(&json, d.text.data, -1);
 			buf_adds(&json, "}\n");
 			fputs(json.data, stdout);
 		} else {
@@ -752,7 +699,7 @@ cmd_test(int argc, char **argv)
 	}
 	if (json_out) {
 		buf_adds(&json, "{\"script\":");
-		json_str(&json, argv[optind]);
+		buf_json_str(&json, argv[optind]);
 		buf_adds(&json, ",\"compiled\":true,\"messages\":[");
 	}
 	for (i = optind + 1; i < argc; i++) {
@@ -827,7 +774,7 @@ cmd_test(int argc, char **argv)
 			if (i > optind + 1)
 				buf_addc(&json, ',');
 			buf_adds(&json, "{\"message\":");
-			json_str(&json, argv[i]);
+			buf_json_str(&json, argv[i]);
 			buf_adds(&json, ",\"actions\":[");
 			for (k = 0; k < l.n; k++) {
 				buf_reset(&line);
@@ -835,14 +782,14 @@ cmd_test(int argc, char **argv)
 				if (k)
 					buf_addc(&json, ',');
 				buf_adds(&json, "{\"action\":");
-				json_str(&json, action_type_name(l.v[k].type));
+				buf_json_str(&json, action_type_name(l.v[k].type));
 				buf_adds(&json, ",\"arg\":");
 				if (l.v[k].arg)
-					json_str(&json, l.v[k].arg);
+					buf_json_str(&json, l.v[k].arg);
 				else
 					buf_adds(&json, "null");
 				buf_adds(&json, ",\"text\":");
-				json_str(&json, line.data);
+				buf_json_str(&json, line.data);
 				buf_addf(&json, ",\"copy\":%s,\"implicit\":%s,",
 				    l.v[k].copy ? "true" : "false",
 				    (long)k == imp ? "true" : "false");
@@ -851,7 +798,7 @@ cmd_test(int argc, char **argv)
 				json_details(&json, &l.v[k]);
 				buf_adds(&json, "\"origin\":");
 				if (l.v[k].origin)
-					json_str(&json, l.v[k].origin);
+					buf_json_str(&json, l.v[k].origin);
 				else
 					buf_adds(&json, "null");
 				buf_addc(&json, '}');
@@ -864,11 +811,11 @@ cmd_test(int argc, char **argv)
 				    "\"implicit\":true,\"origin\":null}");
 			}
 			buf_adds(&json, "],\"trace\":");
-			json_lines(&json, trace.data);
+			buf_json_lines(&json, trace.data, -1);
 			buf_adds(&json, ",\"errors\":");
-			json_diag_lines(&json, rd.text.data, 0);
+			buf_json_lines(&json, rd.text.data, 0);
 			buf_adds(&json, ",\"warnings\":");
-			json_diag_lines(&json, rd.text.data, 1);
+			buf_json_lines(&json, rd.text.data, 1);
 			buf_addc(&json, '}');
 		} else {
 			printf("## %s\n", argv[i]);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "lda.h"
 
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -17,6 +18,10 @@ static const struct {
 	{ "check", cmd_check, "compile rule files, report errors as file:line:col" },
 	{ "test", cmd_test, "dry run: the actions and a trace for messages" },
 	{ "testsuite", cmd_testsuite, "run Sieve tests (vnd.dovecot.testsuite *.svtest)" },
+	{ "procmail", cmd_procmail, "procmail's command line (also as a \"procmail\" symlink)" },
+	{ "convert", cmd_convert, "translate a .procmailrc into an equivalent Sieve script" },
+	{ "score", cmd_score, "score a message (--explain, --filter: a spamc drop-in, --lint)" },
+	{ "learn", cmd_learn, "train the Bayes store with --spam/--ham from files, mbox or Maildir" },
 };
 
 static void
@@ -33,8 +38,17 @@ usage(FILE *fp)
 int
 main(int argc, char **argv)
 {
+	const char *base;
 	size_t i;
 
+	/* Under procmail's name (a symlink in Postfix's mailbox_command):
+	 * procmail's command line, not ours. */
+	if (argc > 0 && argv[0] != NULL) {
+		base = strrchr(argv[0], '/');
+		base = base ? base + 1 : argv[0];
+		if (strcmp(base, "procmail") == 0)
+			return cmd_procmail(argc, argv);
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;

@@ -252,3 +252,50 @@ write_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+void
+buf_json_str(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			buf_addf(b, "\\%c", ch);
+		else if (ch == '\n')
+			buf_adds(b, "\\n");
+		else if (ch == '\t')
+			buf_adds(b, "\\t");
+		else if (ch < 0x20 || ch == 0x7f)
+			buf_addf(b, "\\u%04x", ch);
+		else
+			buf_addc(b, (int)ch);
+	}
+	buf_addc(b, '"');
+}
+
+void
+buf_json_lines(struct buf *b, const char *text, int warnings)
+{
+	const char *p = text ? text : "";
+	int first = 1;
+
+	buf_addc(b, '[');
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+		char *line = xstrndup(p, n);
+
+		if (warnings < 0 ||
+		    (strstr(line, ": warning: ") != NULL) == warnings) {
+			if (!first)
+				buf_addc(b, ',');
+			first = 0;
+			buf_json_str(b, line);
+		}
+		free(line);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	buf_addc(b, ']');
+}

@@ -52,6 +52,12 @@ void buf_free(struct buf *b);
 int buf_fmt(char *dst, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* JSON (for --json outputs): s as a quoted string with escapes; the lines
+ * of text as an array of strings (warnings: 1 only lines holding
+ * ": warning: ", 0 only the others, -1 all). */
+void buf_json_str(struct buf *b, const char *s);
+void buf_json_lines(struct buf *b, const char *text, int warnings);
+
 /* Case-insensitive (ASCII) comparisons of counted bytes. */
 int span_ieq(struct span a, const char *s);
 int mem_ieq(const char *a, size_t alen, const char *b, size_t blen);

@@ -32,6 +32,7 @@ static const struct key keys[] = {
 	KEY(deliver_timeout, K_SECS),
 	KEY(hostname, K_STR),
 	KEY(mail_debug, K_BOOL),
+	KEY(procmail_skip_bad_recipes, K_BOOL),
 	KEY(sieve, K_STR),
 	{ "sieve_before", K_STR, offsetof(struct conf, sieve_before[0]) },
 	{ "sieve_before2", K_STR, offsetof(struct conf, sieve_before[1]) },
@@ -124,6 +125,10 @@ static const struct key keys[] = {
 	KEY(sendmail_path, K_STR),
 	KEY(postmaster_address, K_STR),
 	KEY(store, K_STR),
+	KEY(score_rules, K_STR),
+	KEY(score_max_size, K_SIZE),
+	KEY(score_in_deliver, K_BOOL),
+	KEY(score_trusted_authserv_id, K_STR),
 };
 
 void
@@ -159,6 +164,8 @@ conf_init(struct conf *c)
 	c->sieve_include_max_includes = 255;
 	c->sendmail_path = xstrdup("/usr/sbin/sendmail");
 	c->store = xstrdup("lmdb:~/.sluice/state");
+	/* spamc's default -s: larger mail goes through unscored */
+	c->score_max_size = 500 * 1024;
 }
 
 void
@@ -199,6 +206,8 @@ conf_free(struct conf *c)
 	free(c->sendmail_path);
 	free(c->postmaster_address);
 	free(c->store);
+	free(c->score_rules);
+	free(c->score_trusted_authserv_id);
 	memset(c, 0, sizeof *c);
 }
 

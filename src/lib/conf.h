@@ -21,6 +21,10 @@ struct conf {
 	unsigned deliver_timeout;	/* seconds for the whole delivery */
 	char *hostname;			/* for unique names; NULL: gethostname */
 	int mail_debug;			/* debug logging */
+	/* procmailrc: skip a recipe that does not parse and run the rest,
+	 * as procmail does (no: the whole file is refused, mail to
+	 * $DEFAULT) */
+	int procmail_skip_bad_recipes;
 
 	/* Sieve (Pigeonhole's names and defaults) */
 	char *sieve;			/* "~/.dovecot.sieve": the user's script */
@@ -68,6 +72,12 @@ struct conf {
 	char *sendmail_path;		/* "/usr/sbin/sendmail" */
 	char *postmaster_address;	/* From of reject/MDN; NULL: derived */
 	char *store;			/* "lmdb:~/.sluice/state" */
+	/* Scoring (sluice score, sluice deliver; sluice.conf(5)) */
+	char *score_rules;		/* files/dirs, space separated; NULL:
+					 * the shipped rules (PKGDATADIR/filters) */
+	unsigned long score_max_size;	/* bytes: larger mail is not scored */
+	int score_in_deliver;		/* deliver scores in-process */
+	char *score_trusted_authserv_id;	/* our milter's A-R id; NULL: none */
 	char *path;			/* the file read, or NULL */
 };
 

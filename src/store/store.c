@@ -61,8 +61,7 @@ expand_path(const char *path, const char *home, char *out, size_t outsz,
 }
 
 /*
- * Spec prefixes. A backend that is not built yet has be NULL and says why;
- * the Redis backend of the scoring issue fills its row in.
+ * Spec prefixes. A backend that is not built yet has be NULL and says why.
  */
 static const struct {
 	const char *prefix;
@@ -70,10 +69,8 @@ static const struct {
 	const char *why;
 } schemes[] = {
 	{ "lmdb:", &store_lmdb, NULL },
-	{ "redis://", NULL,
-	    "redis backend not built yet (comes with the scoring issue)" },
-	{ "redis:", NULL,
-	    "redis backend not built yet (comes with the scoring issue)" },
+	{ "redis://", &store_redis, NULL },
+	{ "redis+unix:", &store_redis, NULL },
 };
 
 struct store *
@@ -115,10 +112,21 @@ store_open(const char *spec, const char *home, struct err *e)
 		p = spec;
 	}
 	if (p[0] == '\0') {
-		err_set(e, ERR_CONFIG, "store \"%s\": no path", spec);
+		err_set(e, ERR_CONFIG, "store \"%s\": no %s", spec,
+		    be == &store_redis ? "host" : "path");
 		return NULL;
 	}
-	if (expand_path(p, home, path, sizeof path, e) == -1)
+	if (be == &store_redis) {
+		/* A network location, not a path; the unix form is marked
+		 * for store_redis.c. */
+		if (buf_fmt(path, sizeof path, "%s%s",
+		    strncmp(spec, "redis+unix:", 11) == 0 ? "unix:" : "",
+		    p) == -1) {
+			err_set(e, ERR_CONFIG, "store \"%.64s...\": too long",
+			    spec);
+			return NULL;
+		}
+	} else if (expand_path(p, home, path, sizeof path, e) == -1)
 		return NULL;
 	if ((h = be->open(path, e)) == NULL)
 		return NULL;

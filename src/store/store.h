@@ -4,7 +4,9 @@
  *
  * One interface, several backends, chosen by one setting:
  *	store = lmdb:~/.sluice/state	(embedded default: nothing to start)
- *	store = redis://127.0.0.1:6379/0	(shared; the scoring issue)
+ *	store = redis://127.0.0.1:6379/0	(shared by several hosts)
+ *	store = redis+unix:/run/redis/redis.sock?db=0
+ * (Redis options: prefix=, timeout=ms, db=; see store_redis.c)
  * Keys and values are bytes (spans). Every entry may carry a TTL in
  * seconds (0: none); expired entries read as absent. A handle is used by
  * one thread at a time. Every call has a deadline inside the backend;
@@ -72,8 +74,9 @@ struct store_backend {
 	int (*batch)(void *h, struct store_op *ops, size_t n, struct err *e);
 };
 
-/* The backends (store_lmdb.c; store_redis.c comes with the scoring issue). */
+/* The backends (store_lmdb.c, store_redis.c). */
 extern const struct store_backend store_lmdb;
+extern const struct store_backend store_redis;
 
 /*
  * Open the store named by spec ("lmdb:PATH", a bare PATH meaning lmdb,

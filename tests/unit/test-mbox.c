@@ -2,6 +2,9 @@
  * test-mbox.c - mbox_deliver: the text procmail 3.22 writes ("From "
  * line, ">From " quoting, trailing blank line), locking (dotlock and
  * fcntl, stale and held locks) and the truncate-back on failure.
+ * Then pmfolder.c: procmail's folder types, LASTFOLDER, hard links,
+ * failures that leave nothing half-written, and lockfiles; the expected
+ * texts are what Debian's procmail 3.22 writes for the same input.
  */
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -18,8 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <utime.h>
+
 #include "deliver/deliver.h"
 #include "lib/limits.h"
+#include "rules/procmailrc/procmailrc.h"
 #include "tap.h"
 
 #define WHEN	((time_t)1795410912)	/* Mon Nov 23 05:15:12 2026 UTC */
@@ -388,6 +396,414 @@ test_no_dotlock_dir(void)
 	ok(r == 0, "unwritable dir: delivered with fcntl only (%s)", e.msg);
 }
 
+/* ---- pmfolder.c ---- */
+
+#define PM_FROM	"From a@b  Mon Jan  1 00:00:00 2024\n"
+
+static int
+pm_deliver(const char *folders, const char *head, const char *body, int raw,
+    int locked, struct buf *lf, struct err *e)
+{
+	struct pmfolder_ctx c = { .host = "host", .root = NULL, .sep = '.',
+	    .locktimeout = 1024 };
+	struct pm_folder_req r;
+	char *copy = strdup(folders), *v[16], *w, *save = NULL;
+	size_t n = 0;
+	int ret;
+
+	for (w = strtok_r(copy, " ", &save); w != NULL && n < 16;
+	    w = strtok_r(NULL, " ", &save))
+		v[n++] = w;
+	memset(&r, 0, sizeof r);
+	r.folders = (const char *const *)v;
+	r.nfolders = n;
+	r.head = head;
+	r.head_len = head ? strlen(head) : 0;
+	r.body = body;
+	r.body_len = body ? strlen(body) : 0;
+	r.raw = raw;
+	r.locked = locked;
+	r.maildir = scratch;
+	r.umask = 077;
+	err_clear(e);
+	buf_reset(lf);
+	ret = pmfolder_deliver(&c, &r, lf, e);
+	free(copy);
+	return ret;
+}
+
+/* The only entry of dir (name into out), or "" when 0 or several. */
+static int
+only_entry(const char *dir, char *out, size_t size)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	out[0] = '\0';
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n++ == 0)
+			xfmt(out, size, "%s", de->d_name);
+	}
+	closedir(d);
+	if (n != 1)
+		out[0] = '\0';
+	return n;
+}
+
+static int
+file_is(const char *path, const char *want)
+{
+	struct buf b = slurp(path);
+	int r = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
+
+	if (!r)
+		diag("%s holds \"%.*s\"", path, (int)b.len, b.data);
+	buf_free(&b);
+	return r;
+}
+
+/* Text rows: what each folder type stores, from procmail 3.22. */
+static const struct {
+	const char *name, *folder, *head, *body;
+	int raw;
+	const char *want;
+} pm_rows[] = {
+	{ "maildir drops From_, appends nothing", "md/",
+	  PM_FROM "Subject: x\n\n", "body\nFrom me\n", 0,
+	  "Subject: x\n\nbody\nFrom me\n" },
+	{ "maildir without final newline", "md/", PM_FROM "S: x\n\n", "last", 0,
+	  "S: x\n\nlast" },
+	{ "maildir body only keeps a From line of the body", "md/", NULL,
+	  "From x\nbody\n", 0, "From x\nbody\n" },
+	{ "mh keeps From_, adds the empty line", "mh/.", PM_FROM "S: x\n\n",
+	  "body\nFrom me\n", 0, PM_FROM "S: x\n\nbody\nFrom me\n\n" },
+	{ "mh: no newline at the end gets one", "mh/.", PM_FROM "S: x\n\n",
+	  "body", 0, PM_FROM "S: x\n\nbody\n" },
+	{ "mh: an empty line at the end stays", "mh/.", PM_FROM "S: x\n\n",
+	  "body\n\n", 0, PM_FROM "S: x\n\nbody\n\n" },
+	{ "mh raw: nothing appended", "mh/.", PM_FROM "S: x\n\n", "body", 1,
+	  PM_FROM "S: x\n\nbody" },
+	{ "directory like mh", "plain", PM_FROM "S: x\n\n", "body\n", 0,
+	  PM_FROM "S: x\n\nbody\n\n" },
+	{ "mbox quotes From lines, not the first", "mbox",
+	  PM_FROM "S: x\nFrom q\n\n", "hello\nFrom me\n>From you\nlast", 0,
+	  PM_FROM "S: x\n>From q\n\nhello\n>From me\n>From you\nlast\n" },
+	{ "mbox: empty line ensured", "mbox", PM_FROM "S: x\n\n", "body\n", 0,
+	  PM_FROM "S: x\n\nbody\n\n" },
+	{ "mbox raw: no quoting, nothing appended", "mbox",
+	  PM_FROM "S: x\n\n", "body\nFrom x\n", 1,
+	  PM_FROM "S: x\n\nbody\nFrom x\n" },
+	{ "mbox body only: its first line is quoted", "mbox", NULL,
+	  "From x\nbody\n", 0, ">From x\nbody\n\n" },
+};
+
+static void
+test_pm_rows(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX], name[PATH_MAX], want_lf[PATH_MAX];
+	struct buf lf = BUF_INIT;
+	struct err e;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof pm_rows / sizeof pm_rows[0]; i++) {
+		xfmt(dir, sizeof dir, "rm -rf '%s/md' '%s/mh' '%s/plain' "
+		    "'%s/mbox'", scratch, scratch, scratch, scratch);
+		if (system(dir) != 0)
+			exit(2);
+		xfmt(dir, sizeof dir, "%s/plain", scratch);
+		mkdir(dir, 0700);
+		r = pm_deliver(pm_rows[i].folder, pm_rows[i].head,
+		    pm_rows[i].body, pm_rows[i].raw, 0, &lf, &e);
+		if (!ok(r == 0, "pm row %zu %s: delivered (%s)", i,
+		    pm_rows[i].name, e.msg))
+			continue;
+		if (strcmp(pm_rows[i].folder, "md/") == 0) {
+			xfmt(dir, sizeof dir, "%s/md/new", scratch);
+			only_entry(dir, name, sizeof name);
+			xfmt(want_lf, sizeof want_lf, "md/new/%s", name);
+		} else if (strcmp(pm_rows[i].folder, "mh/.") == 0) {
+			xfmt(dir, sizeof dir, "%s/mh", scratch);
+			only_entry(dir, name, sizeof name);
+			xfmt(want_lf, sizeof want_lf, "mh/%s", name);
+			is_str(name, "1", "pm row %zu: first MH number", i);
+		} else if (strcmp(pm_rows[i].folder, "plain") == 0) {
+			xfmt(dir, sizeof dir, "%s/plain", scratch);
+			only_entry(dir, name, sizeof name);
+			xfmt(want_lf, sizeof want_lf, "plain/%s", name);
+			ok(strncmp(name, "msg.", 4) == 0 && strlen(name) == 8,
+			    "pm row %zu: msg.XXXX name (%s)", i, name);
+		} else {
+			xfmt(dir, sizeof dir, "%s", scratch);
+			xfmt(name, sizeof name, "mbox");
+			xfmt(want_lf, sizeof want_lf, "mbox");
+		}
+		xfmt(path, sizeof path, "%s/%s", dir, name);
+		ok(name[0] != '\0' && file_is(path, pm_rows[i].want),
+		    "pm row %zu %s: text", i, pm_rows[i].name);
+		is_str(lf.data, want_lf, "pm row %zu: LASTFOLDER", i);
+	}
+	buf_free(&lf);
+}
+
+static void
+test_pm_types(void)
+{
+	char path[PATH_MAX], p2[PATH_MAX], name[PATH_MAX], want[PATH_MAX * 2];
+	struct buf lf = BUF_INIT;
+	struct stat st, st2;
+	struct err e;
+	int r, fd;
+
+	/* Maildir: made when missing, name with S= and W= (CRLF size). */
+	r = pm_deliver("mdx/", PM_FROM "S: x\n\n", "ab\n", 0, 0, &lf, &e);
+	xfmt(path, sizeof path, "%s/mdx/new", scratch);
+	only_entry(path, name, sizeof name);
+	/* "S: x\n\nab\n" is 9 bytes, 12 with CRLF; the From_ line is gone. */
+	ok(r == 0 && strstr(name, ",S=9,W=12") != NULL,
+	    "maildir name has S=9,W=12 (%s)", name);
+	xfmt(path, sizeof path, "%s/mdx/cur", scratch);
+	ok(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "maildir: cur/ made");
+	xfmt(path, sizeof path, "%s/mdx/tmp", scratch);
+	is_int(only_entry(path, name, sizeof name), 0, "maildir: tmp/ empty");
+
+	/* MH numbers go on from the highest. */
+	xfmt(path, sizeof path, "%s/mh7", scratch);
+	mkdir(path, 0700);
+	xfmt(path, sizeof path, "%s/mh7/7", scratch);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+	xfmt(path, sizeof path, "%s/mh7/notanumber", scratch);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+	r = pm_deliver("mh7/.", PM_FROM, "x\n", 0, 0, &lf, &e);
+	is_str(lf.data, "mh7/8", "mh: next after 7 is 8");
+	r = pm_deliver("mh7/.", PM_FROM, "x\n", 0, 0, &lf, &e);
+	is_str(lf.data, "mh7/9", "mh: then 9");
+
+	/* Several names: one file, hard links, a missing plain name is a
+	 * directory; LASTFOLDER lists them all. */
+	r = pm_deliver("lk1/ lk2/. lk3 lk4/", PM_FROM "S: x\n\n", "b\n", 0, 0,
+	    &lf, &e);
+	ok(r == 0, "links: delivered (%s)", e.msg);
+	xfmt(path, sizeof path, "%s/lk1/new", scratch);
+	only_entry(path, name, sizeof name);
+	xfmt(path, sizeof path, "%s/lk1/new/%s", scratch, name);
+	xfmt(p2, sizeof p2, "%s/lk2/1", scratch);
+	ok(stat(path, &st) == 0 && stat(p2, &st2) == 0 &&
+	    st.st_ino == st2.st_ino && st.st_nlink == 4,
+	    "links: one inode, 4 links");
+	ok(file_is(p2, "S: x\n\nb\n"), "links: the first (Maildir) copy's "
+	    "bytes everywhere");
+	ok(strncmp(lf.data, "lk1/new/", 8) == 0 &&
+	    strstr(lf.data, " lk2/1 lk3/msg.") != NULL &&
+	    strstr(lf.data, " lk4/new/") != NULL, "links: LASTFOLDER %s",
+	    lf.data);
+	xfmt(path, sizeof path, "%s/lk3", scratch);
+	ok(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "links: lk3 made a "
+	    "directory");
+
+	/* MH first: the From_ line and empty line travel into the Maildir
+	 * link too (procmail 3.22 does the same). */
+	r = pm_deliver("lm1/. lm2/", PM_FROM "S: x\n\n", "b\n", 0, 0, &lf, &e);
+	xfmt(path, sizeof path, "%s/lm2/new", scratch);
+	only_entry(path, name, sizeof name);
+	xfmt(path, sizeof path, "%s/lm2/new/%s", scratch, name);
+	ok(r == 0 && file_is(path, PM_FROM "S: x\n\nb\n\n"),
+	    "mh first: maildir link holds the mh bytes");
+
+	/* After an mbox the rest is skipped. */
+	r = pm_deliver("mb9 md9/", PM_FROM, "b\n", 0, 0, &lf, &e);
+	xfmt(path, sizeof path, "%s/md9", scratch);
+	ok(r == 0 && stat(path, &st) == -1, "mbox first: md9/ skipped");
+	is_str(lf.data, "mb9", "mbox first: LASTFOLDER");
+
+	r = pm_deliver("/dev/null", PM_FROM, "b\n", 0, 0, &lf, &e);
+	ok(r == 0, "/dev/null delivered");
+	is_str(lf.data, "/dev/null", "/dev/null: LASTFOLDER");
+
+	/* Absolute names ignore MAILDIR; LASTFOLDER keeps them absolute. */
+	xfmt(path, sizeof path, "%s/abs/.", scratch);
+	r = pm_deliver(path, PM_FROM, "b\n", 0, 0, &lf, &e);
+	xfmt(want, sizeof want, "%s/abs/1", scratch);
+	is_str(lf.data, want, "absolute MH name");
+
+	/* An mbox under a held dotlock, with the recipe's lock (locked):
+	 * no second dotlock is taken (it would wait for itself). */
+	xfmt(path, sizeof path, "%s/held", scratch);
+	xfmt(p2, sizeof p2, "%s/held.lock", scratch);
+	fd = open(p2, O_WRONLY | O_CREAT, 0444);
+	close(fd);
+	r = pm_deliver("held", PM_FROM, "b\n", 0, 1, &lf, &e);
+	ok(r == 0 && file_size(path) > 0, "locked recipe: no second dotlock "
+	    "(%s)", e.msg);
+	ok(exists(p2), "locked recipe: the recipe's lock is left alone");
+	buf_free(&lf);
+}
+
+/* Failures leave nothing half-written: file size limit as a full disk. */
+static void
+test_pm_failures(void)
+{
+	char path[PATH_MAX], name[PATH_MAX], big[8192];
+	struct buf lf = BUF_INIT;
+	struct rlimit rl, old;
+	struct err e;
+	off_t before;
+	int r;
+
+	memset(big, 'x', sizeof big - 2);
+	big[sizeof big - 2] = '\n';
+	big[sizeof big - 1] = '\0';
+	/* Folders first, while writes are allowed. */
+	r = pm_deliver("fm", PM_FROM, "small\n", 0, 0, &lf, &e);
+	r |= pm_deliver("fmd/", PM_FROM, "small\n", 0, 0, &lf, &e);
+	r |= pm_deliver("fmh/.", PM_FROM, "small\n", 0, 0, &lf, &e);
+	ok(r == 0, "failures: set-up (%s)", e.msg);
+	xfmt(path, sizeof path, "%s/fm", scratch);
+	before = file_size(path);
+
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	rl = old;
+	rl.rlim_cur = 4096;
+	setrlimit(RLIMIT_FSIZE, &rl);
+
+	r = pm_deliver("fm", PM_FROM, big, 0, 0, &lf, &e);
+	ok(r == -1 && e.cls == ERR_TEMP, "mbox full: ERR_TEMP (%s)", e.msg);
+	is_int(file_size(path), before, "mbox full: cut back to its size");
+	xfmt(path, sizeof path, "%s/fm.lock", scratch);
+	ok(!exists(path), "mbox full: dotlock removed");
+
+	r = pm_deliver("fmd/", PM_FROM, big, 0, 0, &lf, &e);
+	ok(r == -1 && e.cls == ERR_TEMP, "maildir full: ERR_TEMP (%s)", e.msg);
+	xfmt(path, sizeof path, "%s/fmd/new", scratch);
+	is_int(only_entry(path, name, sizeof name), 1, "maildir full: only the "
+	    "earlier message in new/");
+	xfmt(path, sizeof path, "%s/fmd/tmp", scratch);
+	is_int(only_entry(path, name, sizeof name), 0, "maildir full: tmp/ "
+	    "empty");
+
+	r = pm_deliver("fmh/.", PM_FROM, big, 0, 0, &lf, &e);
+	ok(r == -1 && e.cls == ERR_TEMP, "mh full: ERR_TEMP (%s)", e.msg);
+	xfmt(path, sizeof path, "%s/fmh", scratch);
+	{
+		DIR *d = opendir(path);
+		struct dirent *de;
+		int n = 0;
+
+		while (d != NULL && (de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				n++;
+		if (d != NULL)
+			closedir(d);
+		is_int(n, 1, "mh full: only message 1, no temporary file");
+	}
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+
+	/* A Maildir name that is a file: ERR_TEMP, nothing created. */
+	xfmt(path, sizeof path, "%s/notdir", scratch);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+	r = pm_deliver("notdir/", PM_FROM, "b\n", 0, 0, &lf, &e);
+	ok(r == -1 && e.cls == ERR_TEMP, "maildir over a file: ERR_TEMP (%s)",
+	    e.msg);
+	r = pm_deliver("nodir/sub/mbox", PM_FROM, "b\n", 0, 0, &lf, &e);
+	ok(r == -1 && e.cls == ERR_TEMP, "mbox in a missing directory: "
+	    "ERR_TEMP (%s)", e.msg);
+	buf_free(&lf);
+}
+
+static void
+test_pm_locks(void)
+{
+	char path[PATH_MAX], keep[PATH_MAX + 8];
+	struct utimbuf ut;
+	struct stat st;
+	struct err e;
+	dev_t dev, dev2;
+	ino_t ino, ino2;
+	time_t t0;
+	int r;
+
+	xfmt(path, sizeof path, "%s/lf.lock", scratch);
+	err_clear(&e);
+	r = pmlock_take(path, 1024, 0, &dev, &ino, &e);
+	ok(r == 0 && stat(path, &st) == 0 && st.st_ino == ino,
+	    "lockfile made");
+	t0 = time(NULL);
+	r = pmlock_take(path, 1024, 2, &dev2, &ino2, &e);
+	ok(r == -1 && e.cls == ERR_TEMP && time(NULL) - t0 >= 2,
+	    "held lockfile: waits, then ERR_TEMP (%s)", e.msg);
+
+	/* Older than LOCKTIMEOUT: forced. A second link keeps the old
+	 * inode alive, so the new lock cannot reuse its number. */
+	ut.actime = ut.modtime = time(NULL) - 100;
+	utime(path, &ut);
+	xfmt(keep, sizeof keep, "%s.keep", path);
+	(void)link(path, keep);
+	r = pmlock_take(path, 50, 2, &dev2, &ino2, &e);
+	ok(r == 0 && ino2 != ino, "stale lockfile forced after LOCKTIMEOUT");
+	/* Our old identity no longer matches: drop leaves the new one. */
+	pmlock_drop(path, dev, ino);
+	ok(exists(path), "drop of a lock that is not ours: kept");
+	pmlock_drop(path, dev2, ino2);
+	ok(!exists(path), "drop of our lock: removed");
+	unlink(keep);
+
+	/* LOCKTIMEOUT 0: never forced. */
+	close(open(path, O_WRONLY | O_CREAT, 0444));
+	utime(path, &ut);
+	r = pmlock_take(path, 0, 1, &dev2, &ino2, &e);
+	ok(r == -1 && exists(path), "LOCKTIMEOUT=0: an old lock is not "
+	    "forced");
+	unlink(path);
+
+	xfmt(path, sizeof path, "%s/missing/lf.lock", scratch);
+	r = pmlock_take(path, 0, 1, &dev2, &ino2, &e);
+	ok(r == -1 && e.cls == ERR_TEMP, "lockfile in a missing directory: "
+	    "ERR_TEMP at once (%s)", e.msg);
+}
+
+/* A Maildir++ folder of the user's root: maildirfolder + subscribed. */
+static void
+test_pm_root_folder(void)
+{
+	struct pmfolder_ctx c = { .host = "h", .sep = '.', .locktimeout = 0 };
+	struct pm_folder_req r;
+	char root[PATH_MAX], path[PATH_MAX];
+	const char *f[1] = { ".Lists.x/" };
+	struct buf lf = BUF_INIT, subs;
+	struct err e;
+
+	xfmt(root, sizeof root, "%s/Maildir", scratch);
+	mkdir(root, 0700);
+	c.root = root;
+	memset(&r, 0, sizeof r);
+	r.folders = f;
+	r.nfolders = 1;
+	r.head = PM_FROM;
+	r.head_len = strlen(PM_FROM);
+	r.body = "b\n";
+	r.body_len = 2;
+	r.maildir = root;
+	r.umask = 077;
+	err_clear(&e);
+	ok(pmfolder_deliver(&c, &r, &lf, &e) == 0, "root folder delivered "
+	    "(%s)", e.msg);
+	xfmt(path, sizeof path, "%s/.Lists.x/maildirfolder", root);
+	ok(exists(path), "root folder: maildirfolder made");
+	xfmt(path, sizeof path, "%s/subscriptions", root);
+	subs = slurp(path);
+	ok(subs.len > 0 && mem_find(subs.data, subs.len, "Lists\tx\n", 8) !=
+	    NULL, "root folder: subscribed as Lists.x");
+	buf_free(&subs);
+	buf_free(&lf);
+}
+
 int
 main(void)
 {
@@ -410,6 +826,11 @@ main(void)
 	test_locks();
 	test_truncate();
 	test_no_dotlock_dir();
+	test_pm_rows();
+	test_pm_types();
+	test_pm_failures();
+	test_pm_locks();
+	test_pm_root_folder();
 	xfmt(cmd, sizeof cmd, "rm -rf '%s'", scratch);
 	if (system(cmd) != 0)
 		diag("cleanup failed");

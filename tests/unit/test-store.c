@@ -1,8 +1,8 @@
 /*
  * test-store.c - the state store: one table of get/set/incr/del rows, the
  * batch, persistence and concurrency checks, run against every backend
- * named by a spec (backends[] in main: LMDB now; the Redis backend of the
- * scoring issue adds a row that starts its own redis-server on loopback).
+ * named by a spec (backends[] in main: LMDB, and Redis on a redis-server
+ * this program starts on 127.0.0.1 and stops by PID).
  * Then spec parsing, error classes, and LMDB specifics: map growth (also
  * across processes), the expiry sweep, a corrupt store.
  *
@@ -12,6 +12,7 @@
  *	./tests/unit/test-store            the TAP suite
  *	./tests/unit/test-store --bench    single-process get/set ops/s
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -22,6 +23,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@
 
 #include "store/store.h"
 #include "tap.h"
+#include "redis-server.h"
 
 #define S(lit) { (lit), sizeof(lit) - 1 }
 
@@ -70,10 +73,14 @@ advance(const struct backend *b, long secs)
 {
 	if (secs <= 0)
 		return;
-	if (b->fake_clock)
+	if (b->fake_clock) {
 		fake_now += secs;
-	else
+	} else {
+		/* Redis expires a key once its clock is past SET + ttl, in
+		 * ms: land clearly after the boundary, not on it. */
 		sleep((unsigned)secs);
+		usleep(50000);
+	}
 }
 
 /* Bytes for a diagnostic line: printable ASCII as is, the rest \xHH. */
@@ -509,10 +516,21 @@ run_specs(void)
 		{ "ftp://host/x", 1, 0, ERR_CONFIG, "unknown backend" },
 		{ "~bob/state", 1, 0, ERR_CONFIG, "~user" },
 		{ "~/state", 0, 0, ERR_CONFIG, "no home" },
-		{ "redis://127.0.0.1:6379/0", 1, 0, ERR_CONFIG,
-		    "redis backend not built yet (comes with the scoring "
-		    "issue)" },
-		{ "redis:127.0.0.1", 1, 0, ERR_CONFIG, "redis backend" },
+		{ "redis:127.0.0.1", 1, 0, ERR_CONFIG, "unknown backend" },
+		{ "redis://", 1, 0, ERR_CONFIG, "no host" },
+		{ "redis://127.0.0.1:0/0", 1, 0, ERR_CONFIG, "bad port" },
+		{ "redis://127.0.0.1:99999", 1, 0, ERR_CONFIG, "bad port" },
+		{ "redis://127.0.0.1/x", 1, 0, ERR_CONFIG, "database" },
+		{ "redis://127.0.0.1?ttl=3", 1, 0, ERR_CONFIG,
+		    "unknown option" },
+		{ "redis://127.0.0.1?timeout=0", 1, 0, ERR_CONFIG,
+		    "timeout" },
+		{ "redis://user:pw@127.0.0.1", 1, 0, ERR_CONFIG,
+		    ":PASSWORD@" },
+		{ "redis+unix:relative.sock", 1, 0, ERR_CONFIG, "absolute" },
+		/* Nothing listens on port 1: unavailable, not misconfigured. */
+		{ "redis://127.0.0.1:1/0?timeout=500", 1, 0, ERR_TEMP,
+		    "127.0.0.1:1" },
 		{ "lmdb:/dev/null/state", 1, 0, ERR_TEMP, "/dev/null" },
 		{ file, 1, 0, ERR_TEMP, "not a directory" },
 		{ cor, 1, 0, ERR_TEMP, NULL },
@@ -848,10 +866,109 @@ bench(void)
 	return 0;
 }
 
+static double
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
+}
+
+/*
+ * What only Redis has: key prefixes (namespaces), the unix socket form,
+ * a deadline when the server hangs, reconnecting after a restart, and
+ * the all-or-nothing batch against a concurrent writer.
+ */
+static void
+run_redis(void)
+{
+	char spec[PATH_MAX + 64], spec2[128];
+	struct store *a = NULL, *b = NULL, *u = NULL;
+	struct buf v = BUF_INIT;
+	struct err e;
+	long long n = 0;
+	double t0, dt;
+	int rc;
+
+	xfmt(spec, sizeof spec, "redis://127.0.0.1:%d/3?prefix=one:",
+	    redis_port);
+	xfmt(spec2, sizeof spec2, "redis://127.0.0.1:%d/3?prefix=two:"
+	    "&timeout=300", redis_port);
+	if ((a = store_open(spec, NULL, &e)) == NULL ||
+	    (b = store_open(spec2, NULL, &e)) == NULL) {
+		ok(0, "redis: open with prefixes: %s", e.msg);
+		goto out;
+	}
+	ok(store_set(a, SPAN_LIT("k"), SPAN_LIT("from-one"), 0, &e) == 0,
+	    "redis: set under prefix one:");
+	ok(store_get(b, SPAN_LIT("k"), &v, &e) == 0,
+	    "redis: prefix two: does not see prefix one:'s key");
+	ok(store_get(a, SPAN_LIT("k"), &v, &e) == 1 &&
+	    strcmp(v.data, "from-one") == 0, "redis: prefix one: sees it");
+
+	xfmt(spec, sizeof spec, "redis+unix:%s?db=3&prefix=one:", redis_sock);
+	if ((u = store_open(spec, NULL, &e)) == NULL) {
+		ok(0, "redis: unix socket: %s", e.msg);
+	} else {
+		buf_reset(&v);
+		ok(store_get(u, SPAN_LIT("k"), &v, &e) == 1 &&
+		    strcmp(v.data, "from-one") == 0,
+		    "redis: the unix socket form reaches the same database");
+		store_close(&u);
+	}
+
+	/* A hung server (SIGSTOP): the call fails within the deadline. */
+	(void)kill(redis_pid, SIGSTOP);
+	t0 = now_ms();
+	rc = store_incr(b, SPAN_LIT("hang"), 1, 0, &n, &e);
+	dt = now_ms() - t0;
+	(void)kill(redis_pid, SIGCONT);
+	ok(rc == -1 && e.cls == ERR_TEMP, "redis: hung server -> ERR_TEMP "
+	    "(%s)", e.msg);
+	ok(dt < 1500, "redis: ... within the 300 ms deadline (%.0f ms)", dt);
+	ok(store_incr(b, SPAN_LIT("hang"), 1, 0, &n, &e) == 0 && n >= 1,
+	    "redis: the next call reconnects (%s)", rc == 0 ? "" : e.msg);
+
+	/* Restart: calls fail while it is down, work again after. */
+	redis_stop(SIGTERM);
+	rc = store_set(a, SPAN_LIT("k"), SPAN_LIT("x"), 0, &e);
+	ok(rc == -1 && e.cls == ERR_TEMP, "redis: server down -> ERR_TEMP "
+	    "(%s)", e.msg);
+	if (redis_start(scratch, 0) == -1) {
+		ok(0, "redis: restart the server");
+		goto out;
+	}
+	ok(store_set(a, SPAN_LIT("k"), SPAN_LIT("again"), 0, &e) == 0,
+	    "redis: after a restart the same handle works again (%s)",
+	    e.msg);
+
+	/* A failing INCR (not an integer) writes nothing of its batch. */
+	{
+		struct store_op ops[3] = {
+			{ .op = STORE_SET, .key = SPAN_LIT("p"),
+			  .val = SPAN_LIT("1") },
+			{ .op = STORE_SET, .key = SPAN_LIT("txt"),
+			  .val = SPAN_LIT("abc") },
+			{ .op = STORE_INCR, .key = SPAN_LIT("txt"),
+			  .delta = 1 },
+		};
+
+		ok(store_batch(a, ops, 3, &e) == -1, "redis: batch with a "
+		    "bad INCR fails");
+		ok(store_get(a, SPAN_LIT("p"), NULL, &e) == 0,
+		    "redis: ... and wrote nothing");
+	}
+out:
+	buf_free(&v);
+	store_close(&a);
+	store_close(&b);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct backend backends[1];
+	struct backend backends[2];
 	const char *tmp = getenv("TMPDIR");
 	size_t i, nb = 0;
 	int ret;
@@ -878,8 +995,22 @@ main(int argc, char **argv)
 	    scratch);
 	backends[nb].fake_clock = 1;
 	nb++;
+	/* Redis keeps time itself: its TTL rows sleep. */
+	if (redis_start(scratch, 0) == -1) {
+		ok(0, "redis-server starts on 127.0.0.1 (is redis-server "
+		    "installed? tests/install-deps.sh installs it)");
+	} else {
+		backends[nb].name = "redis";
+		xfmt(backends[nb].spec, sizeof backends[nb].spec,
+		    "redis://127.0.0.1:%d/1", redis_port);
+		backends[nb].fake_clock = 0;
+		nb++;
+	}
 	for (i = 0; i < nb; i++)
 		run_suite(&backends[i]);
+	if (redis_pid > 0)
+		run_redis();
+	redis_stop(SIGTERM);
 
 	run_specs();
 	run_lmdb();

@@ -1,0 +1,1526 @@
+/*
+ * rules.c - run a loaded rule set over one prepared message (score_run).
+ *
+ * SpamAssassin's semantics (Plugin/Check.pm, PerMsgStatus.pm got_hit):
+ * only rules with a non-zero score in the active score set run; a rule
+ * hits once, or with tflags multiple once per match (per body line,
+ * stopping at maxhits) and each hit adds its score again; header rules
+ * see every field of that name joined, the if-unset text (or "") when the
+ * header is absent, and !~ hits when the pattern does not match; metas
+ * run after everything else in dependency order and read hit counts
+ * (0 for rules that did not hit, cannot run or do not exist). Rules whose
+ * name starts with "__" never add to the score and are not listed.
+ *
+ * Order inside a kind follows priority then name; without short-circuit
+ * (we have none) the order changes no result.
+ *
+ * Autolearn: only the decision is made here, as SpamAssassin's
+ * AutoLearnThreshold plugin makes it with its defaults (learn points from
+ * the non-Bayes score set, without __ rules and rules flagged
+ * learn/noautolearn/userconf; spam at >= 12.0 with at least 3 header and
+ * 3 body points unless a hit rule has autolearn_force, ham below 0.1):
+ * res->autolearn is 1/-1/0 and autolearn_text "spam"/"ham"/"no"
+ * ("disabled" without Bayes). We do not call bayes_learn() from here:
+ * whether autolearn is on, and its thresholds, are the caller's
+ * bayes_conf, so the caller learns when its configuration says so.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "rules-int.h"
+
+#ifdef HAVE_HYPERSCAN
+#include <hs.h>
+#endif
+
+double
+rules_score(const struct score_rules *r, const struct rule *ru)
+{
+	return ru->scores[r->score_set];
+}
+
+struct sortkey {
+	long priority;
+	const char *name;
+	int idx;
+};
+
+static int
+cmp_run(const void *a, const void *b)
+{
+	const struct sortkey *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Sort rule indexes by priority, then name. */
+static void
+sort_list(const struct score_rules *r, int *list, size_t n)
+{
+	struct sortkey *k;
+	size_t i;
+
+	if (n < 2)
+		return;
+	k = xreallocarray(NULL, n, sizeof *k);
+	for (i = 0; i < n; i++) {
+		k[i].priority = r->rules[list[i]].priority;
+		k[i].name = r->rules[list[i]].name;
+		k[i].idx = list[i];
+	}
+	qsort(k, n, sizeof *k, cmp_run);
+	for (i = 0; i < n; i++)
+		list[i] = k[i].idx;
+	free(k);
+}
+
+static void
+push(int **arr, size_t *n, int v)
+{
+	*arr = xreallocarray(*arr, *n + 1, sizeof **arr);
+	(*arr)[(*n)++] = v;
+}
+
+static int
+hgroup_of(struct score_rules *r, const struct rule *ru)
+{
+	size_t i;
+
+	for (i = 0; i < r->nhgroups; i++)
+		if (r->hgroups[i].mods == ru->hmods &&
+		    strcmp(r->hgroups[i].name, ru->hname) == 0)
+			return (int)i;
+	r->hgroups = xreallocarray(r->hgroups, r->nhgroups + 1,
+	    sizeof *r->hgroups);
+	r->hgroups[r->nhgroups].name = xstrdup(ru->hname);
+	r->hgroups[r->nhgroups].mods = ru->hmods;
+	return (int)r->nhgroups++;
+}
+
+/*
+ * Order the metas so that each comes after the metas it reads (Kahn's
+ * algorithm); those left in a cycle never hit, as SpamAssassin's
+ * "unsolved meta dependencies".
+ */
+static void
+order_metas(struct score_rules *r, struct score_load_report *rep)
+{
+	size_t n = r->nmetas, i, k, done = 0;
+	int *pending = xcalloc(n ? n : 1, sizeof *pending);
+	unsigned char *placed = xcalloc(n ? n : 1, 1);
+	int *pos = xreallocarray(NULL, r->nrules ? r->nrules : 1,
+	    sizeof *pos);
+	int *out = xreallocarray(NULL, n ? n : 1, sizeof *out);
+	size_t nout = 0;
+	int progress = 1;
+
+	for (i = 0; i < r->nrules; i++)
+		pos[i] = -1;
+	for (i = 0; i < n; i++)
+		pos[r->metas[i]] = (int)i;
+	for (i = 0; i < n; i++) {
+		const struct rule *ru = &r->rules[r->metas[i]];
+
+		for (k = 0; k < ru->ndeps; k++)
+			if (pos[ru->deps[k]] >= 0 && ru->deps[k] != r->metas[i])
+				pending[i]++;
+			else if (ru->deps[k] == r->metas[i])
+				pending[i] = n + 1; /* reads itself */
+	}
+	/* simple repeated passes keep the priority/name order among the
+	 * ready ones; n is a few thousand at most */
+	while (progress && done < n) {
+		progress = 0;
+		for (i = 0; i < n; i++) {
+			const struct rule *ru;
+
+			if (placed[i] || pending[i] != 0)
+				continue;
+			placed[i] = 1;
+			done++;
+			progress = 1;
+			out[nout++] = r->metas[i];
+			/* release the metas that read this one */
+			for (k = 0; k < n; k++) {
+				size_t d;
+
+				if (placed[k])
+					continue;
+				ru = &r->rules[r->metas[k]];
+				for (d = 0; d < ru->ndeps; d++)
+					if (ru->deps[d] == r->metas[i] &&
+					    pending[k] > 0)
+						pending[k]--;
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (!placed[i] && rep != NULL)
+			buf_addf(&rep->text, "%s:%u: excluding meta test %s: "
+			    "unsolved meta dependencies (a cycle)\n",
+			    r->rules[r->metas[i]].file ?
+			    r->rules[r->metas[i]].file : "?",
+			    r->rules[r->metas[i]].line,
+			    r->rules[r->metas[i]].name);
+	free(r->metas);
+	r->metas = out;
+	r->nmetas = nout;
+	free(pending);
+	free(placed);
+	free(pos);
+}
+
+/* ---- the prefilter (see rules-int.h) ---- */
+
+static const int *
+kind_list(const struct score_rules *r, int kind, size_t *n)
+{
+	switch (kind) {
+	case PF_BODY:
+		*n = r->nbody;
+		return r->body;
+	case PF_RAWBODY:
+		*n = r->nrawbody;
+		return r->rawbody;
+	case PF_FULL:
+		*n = r->nfull;
+		return r->full;
+	default:
+		*n = r->nuri;
+		return r->uri;
+	}
+}
+
+static int
+is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+static int
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static unsigned char
+fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* Skip a character class starting at p[i] == '['; index after it, or
+ * len when it does not end. */
+static size_t
+skip_class(const char *p, size_t len, size_t i)
+{
+	size_t k = i + 1;
+
+	if (k < len && p[k] == '^')
+		k++;
+	if (k < len && p[k] == ']')
+		k++;
+	while (k < len && p[k] != ']') {
+		if (p[k] == '\\')
+			k++;
+		else if (p[k] == '[' && k + 1 < len && (p[k + 1] == ':' ||
+		    p[k + 1] == '.' || p[k + 1] == '=')) {
+			const char *e = mem_find(p + k + 2, len - k - 2,
+			    (const char[]){ p[k + 1], ']' }, 2);
+
+			if (e != NULL)
+				k = (size_t)(e - p) + 1;
+		}
+		k++;
+	}
+	return k < len ? k + 1 : len;
+}
+
+/* Index after the escape at p[i] == '\\' (\Q..\E, \x{..}, \o{..},
+ * \p{..}, \g{..}, \k<..> and the like included). */
+static size_t
+skip_escape(const char *p, size_t len, size_t i)
+{
+	size_t k = i + 1;
+	const char *e;
+
+	if (k >= len)
+		return len;
+	switch (p[k]) {
+	case 'Q':
+		e = mem_find(p + k + 1, len - k - 1, "\\E", 2);
+		return e ? (size_t)(e - p) + 2 : len;
+	case 'x': case 'o': case 'p': case 'P': case 'g': case 'k':
+	case 'N':
+		if (k + 1 < len && strchr("{<'", p[k + 1]) != NULL) {
+			char close = p[k + 1] == '{' ? '}' :
+			    p[k + 1] == '<' ? '>' : '\'';
+
+			for (k += 2; k < len && p[k] != close; k++)
+				;
+			return k < len ? k + 1 : len;
+		}
+		if (p[k] == 'x')	/* \xHH */
+			for (k++; k < i + 4 && k < len &&
+			    strchr("0123456789abcdefABCDEF", p[k]) != NULL; k++)
+				;
+		else if (p[k] == 'g')	/* \g-1 \g2 */
+			for (k++; k < len && (is_digit((unsigned char)p[k]) ||
+			    (p[k] == '-' && k == i + 2)); k++)
+				;
+		else
+			k += p[k] == 'p' || p[k] == 'P' ? 2 : 1; /* \pL */
+		return k < len ? k : len;
+	case 'c':
+		return k + 2 < len ? k + 2 : len;
+	default:
+		if (is_digit((unsigned char)p[k])) {
+			for (k++; k < len && is_digit((unsigned char)p[k]); k++)
+				;
+			return k;
+		}
+		return k + 1;
+	}
+}
+
+/* Skip a group starting at p[i] == '(' to after its ')'; len when it
+ * does not close. Nesting is counted, not recursed. */
+static size_t
+skip_group(const char *p, size_t len, size_t i)
+{
+	size_t depth = 0, k = i;
+
+	while (k < len) {
+		if (p[k] == '\\')
+			k = skip_escape(p, len, k);
+		else if (p[k] == '[')
+			k = skip_class(p, len, k);
+		else {
+			if (p[k] == '(')
+				depth++;
+			else if (p[k] == ')' && --depth == 0)
+				return k + 1;
+			k++;
+		}
+	}
+	return len;
+}
+
+/*
+ * A quantifier at p[*i]: consumed (with a lazy/possessive suffix),
+ * *min0 set when it allows zero repetitions. 1 consumed, 0 none, -1 a
+ * brace that is not a quantifier (pcre2 reads it as text).
+ */
+static int
+quantifier(const char *p, size_t len, size_t *i, int *min0)
+{
+	size_t k = *i;
+
+	if (k >= len)
+		return 0;
+	if (p[k] == '*' || p[k] == '?' || p[k] == '+') {
+		*min0 = p[k] != '+';
+		k++;
+	} else if (p[k] == '{') {
+		unsigned long m = 0;
+		size_t d = ++k;
+
+		while (k < len && is_digit((unsigned char)p[k]) && m < 100000)
+			m = m * 10 + (unsigned long)(p[k++] - '0');
+		if (k == d)
+			return -1;
+		if (k < len && p[k] == ',')
+			for (k++; k < len && is_digit((unsigned char)p[k]); k++)
+				;
+		if (k >= len || p[k] != '}')
+			return -1;
+		k++;
+		*min0 = m == 0;
+	} else
+		return 0;
+	if (k < len && (p[k] == '?' || p[k] == '+'))
+		k++;
+	*i = k;
+	return 1;
+}
+
+/* Inline options "(?flags)" or "(?flags:" at p[i]: 1 when they turn on
+ * x (extended), which the loosening does not parse. */
+static int
+flags_have_x(const char *p, size_t len, size_t i)
+{
+	size_t k;
+
+	for (k = i + 2; k < len && (p[k] == '-' || p[k] == '^' ||
+	    (p[k] >= 'a' && p[k] <= 'z') || p[k] == 'J' || p[k] == 'U');
+	    k++)
+		if (p[k] == 'x')
+			return 1;
+	return 0;
+}
+
+/* Index of the '|' or ')' that ends the branch p[i] is in (len when
+ * none): nested groups, classes and escapes skipped. *bad is set when
+ * the part skipped holds an option setting such as (?i), which would
+ * also apply to the alternatives after it. */
+static size_t
+branch_end(const char *p, size_t len, size_t i, int *bad)
+{
+	while (i < len && p[i] != '|' && p[i] != ')') {
+		if (p[i] == '\\')
+			i = skip_escape(p, len, i);
+		else if (p[i] == '[')
+			i = skip_class(p, len, i);
+		else if (p[i] == '(') {
+			size_t k = i + 1;
+
+			if (k < len && p[k] == '?')
+				for (k++; k < len && (p[k] == '-' ||
+				    p[k] == '^' || (p[k] >= 'a' &&
+				    p[k] <= 'z')); k++)
+					;
+			if (k > i + 2 && k < len && p[k] == ')')
+				*bad = 1;
+			i = skip_group(p, len, i);
+		} else
+			i++;
+	}
+	return i;
+}
+
+#define ANY_TEXT	"[\\s\\S]*"
+
+/* Append "any text" unless out already ends with it. */
+static void
+any_text(struct buf *out)
+{
+	size_t n = sizeof ANY_TEXT - 1;
+
+	if (out->len >= n && memcmp(out->data + out->len - n, ANY_TEXT,
+	    n) == 0)
+		return;
+	buf_add(out, ANY_TEXT, n);
+}
+
+int
+rules_pf_loosen(const char *p, size_t len, int drop_end, struct buf *out)
+{
+	size_t i = 0, mark = out->len, d = 0, atom_at = SIZE_MAX;
+	size_t bstart[PF_MAX_DEPTH], gstart[PF_MAX_DEPTH];
+	int min0, bad = 0;
+
+	buf_reserve(out, len + 16);
+	bstart[0] = out->len;
+	while (i < len) {
+		unsigned char c = (unsigned char)p[i];
+		size_t next;
+
+		if (c == '|') {
+			buf_addc(out, '|');
+			bstart[d] = out->len;
+			i++;
+			continue;
+		}
+		if (c == ')') {
+			if (d == 0)
+				goto refuse;
+			buf_addc(out, ')');
+			atom_at = gstart[d];
+			d--;
+			i++;
+			continue;
+		}
+		if (strchr("*+?{", c) == NULL &&
+		    out->len - bstart[d] >= PF_BRANCH_BUDGET) {
+			/* the rest of the branch becomes "any text": a
+			 * superset, and a small automaton */
+			i = branch_end(p, len, i, &bad);
+			if (bad)
+				goto refuse;
+			any_text(out);
+			continue;
+		}
+		if (strchr("*+?{", c) == NULL)
+			atom_at = out->len;
+		if (c == '\\') {
+			unsigned char n = i + 1 < len ?
+			    (unsigned char)p[i + 1] : 0;
+
+			next = skip_escape(p, len, i);
+			if ((is_digit(n) && n != '0') || n == 'g' || n == 'k') {
+				if (n == 'g' && next > i + 2 && p[i + 2] == '<')
+					goto refuse;	/* subroutine call */
+				/* backreference: any text */
+				buf_add(out, "(?s:.*)", 7);
+			} else if (n == 'K' || n == 'G' || (drop_end &&
+			    (n == 'z' || n == 'Z'))) {
+				/* assertions and \K: dropping one only
+				 * adds matches */
+			} else
+				buf_add(out, p + i, next - i);
+			i = next;
+		} else if (c == '[') {
+			next = skip_class(p, len, i);
+			buf_add(out, p + i, next - i);
+			i = next;
+		} else if (c == '(') {
+			const char *g = p + i;
+			size_t rest = len - i;
+
+			if (rest > 1 && g[1] == '*')
+				goto refuse;	/* (*VERB) */
+			if (rest > 2 && g[1] == '?' && (g[2] == '=' ||
+			    g[2] == '!' || g[2] == '#' || (rest > 3 &&
+			    g[2] == '<' && (g[3] == '=' || g[3] == '!')))) {
+				/* lookaround or comment: dropped with any
+				 * quantifier it has */
+				i = skip_group(p, len, i);
+				if (quantifier(p, len, &i, &min0) == -1)
+					goto refuse;
+				continue;
+			}
+			if (rest > 2 && g[1] == '?' && (g[2] == '>' ||
+			    g[2] == '|')) {
+				buf_add(out, "(?:", 3);	/* atomic, reset */
+				i += 3;
+				goto opened;
+			}
+			if (rest > 2 && g[1] == '?' && (g[2] == '<' ||
+			    g[2] == '\'' || (g[2] == 'P' && rest > 3 &&
+			    g[3] == '<'))) {
+				/* named group: numbering no longer matters */
+				char close = g[2] == '\'' ? '\'' : '>';
+
+				for (next = i + 3; next < len &&
+				    p[next] != close; next++)
+					;
+				if (next >= len)
+					goto refuse;
+				buf_addc(out, '(');
+				i = next + 1;
+				goto opened;
+			}
+			if (rest > 2 && g[1] == '?' && (g[2] == ':' ||
+			    g[2] == '-' || g[2] == '^' || (g[2] >= 'a' &&
+			    g[2] <= 'z') || g[2] == 'J' || g[2] == 'U')) {
+				if (flags_have_x(p, len, i))
+					goto refuse;
+				for (next = i + 2; next < len &&
+				    p[next] != ':' && p[next] != ')'; next++)
+					;
+				if (next >= len)
+					goto refuse;
+				buf_add(out, p + i, next + 1 - i);
+				i = next + 1;
+				if (p[next] == ')')
+					continue;	/* (?i): no group */
+				goto opened;
+			}
+			if (rest > 1 && g[1] == '?')
+				goto refuse;	/* (?( (?R) (?1) (?& (?C ... */
+			buf_addc(out, '(');
+			i++;
+opened:
+			if (++d >= PF_MAX_DEPTH)
+				goto refuse;
+			gstart[d] = atom_at;
+			bstart[d] = out->len;
+			continue;
+		} else if (c == '$' && drop_end) {
+			i++;
+			continue;
+		} else if (c == '*' || c == '+' || c == '?' || c == '{') {
+			size_t q = i;
+			unsigned long qmin = 0;
+
+			if (c == '{')
+				for (q = i + 1; q < len &&
+				    is_digit((unsigned char)p[q]) &&
+				    qmin < 100000; q++)
+					qmin = qmin * 10 +
+					    (unsigned long)(p[q] - '0');
+			q = i;
+
+			switch (quantifier(p, len, &q, &min0)) {
+			case 1:
+				/* an optional atom that starts its branch
+				 * becomes "any text" too, so that the budget
+				 * goes to the part every match needs */
+				if (min0 && atom_at == bstart[d]) {
+					out->len = atom_at;
+					any_text(out);
+					bstart[d] = out->len;
+					i = q;
+					break;
+				}
+				/* a small minimum count is kept: it is
+				 * what makes \w{20} telling */
+				if (!min0 && c == '{' && qmin > 1 &&
+				    qmin <= PF_MAX_KEEP_MIN) {
+					buf_addf(out, "{%lu,}", qmin);
+					i = q;
+					break;
+				}
+				/* {m,n} -> * or +: the loosest repeat
+				 * with the same minimum-zero-ness; lazy and
+				 * possessive change no match's existence */
+				if (c == '?' && q == i + 1)
+					buf_addc(out, '?');
+				else
+					buf_addc(out, min0 ? '*' : '+');
+				i = q;
+				break;
+			case -1:
+				buf_add(out, "\\{", 2);	/* text */
+				i++;
+				break;
+			default:
+				buf_addc(out, c);
+				i++;
+				break;
+			}
+			continue;
+		} else {
+			buf_addc(out, c);
+			i++;
+		}
+	}
+	return 0;
+refuse:
+	out->len = mark;
+	return -1;
+}
+
+/*
+ * The longest run of plain bytes at the top level, none of them
+ * optional. Conservative: top-level alternation, inline option changes,
+ * /x and escapes it does not know give none.
+ */
+int
+rules_pf_literal(const char *p, size_t len, uint32_t opts, struct buf *out)
+{
+	size_t i = 0, run = 0, best = 0, best_at = 0, k;
+	struct buf cur = BUF_INIT;
+	int ret = -1, min0, caseless = (opts & PCRE2_CASELESS) != 0;
+
+	if (opts & (PCRE2_EXTENDED | PCRE2_EXTENDED_MORE))
+		return -1;
+	for (k = 0; k + 2 < len; k++)
+		if (p[k] == '(' && p[k + 1] == '?' &&
+		    strchr("imsxnUJ^-", p[k + 2]) != NULL &&
+		    (k == 0 || p[k - 1] != '\\'))
+			return -1;	/* (?i) and friends */
+	buf_reserve(&cur, len + 1);
+	while (i < len) {
+		unsigned char c = (unsigned char)p[i];
+		int lit = 0;
+		size_t next;
+
+		if (c == '\\') {
+			if (i + 1 >= len)
+				goto out;
+			c = (unsigned char)p[i + 1];
+			if (is_alnum(c)) {
+				if (strchr("dDwWsSbBAzZGntrfeahHvVRK", c) ==
+				    NULL)
+					goto out;	/* \x41, \1, \Q... */
+				if (strchr("ntrfea", c) != NULL) {
+					static const char from[] = "ntrfea";
+					static const char to[] =
+					    "\n\t\r\f\033\a";
+
+					c = (unsigned char)
+					    to[strchr(from, c) - from];
+					lit = 1;
+				}
+			} else
+				lit = 1;	/* \. \/ \- ... */
+			next = i + 2;
+		} else if (c == '[') {
+			next = skip_class(p, len, i);
+		} else if (c == '(') {
+			next = skip_group(p, len, i);
+		} else if (c == '|' || c == ')') {
+			goto out;	/* alternation or unbalanced */
+		} else if (c == '.' || c == '^' || c == '$' || c == '*' ||
+		    c == '+' || c == '?' || c == '{') {
+			next = i + 1;
+		} else {
+			lit = 1;
+			next = i + 1;
+		}
+		i = next;
+		min0 = 0;
+		switch (quantifier(p, len, &i, &min0)) {
+		case -1:
+			goto out;
+		case 1:
+			if (lit && !min0) {
+				/* required once, then a break */
+				buf_addc(&cur, caseless ? fold(c) : c);
+				run++;
+			}
+			lit = 0;
+			break;
+		default:
+			break;
+		}
+		if (lit) {
+			buf_addc(&cur, caseless ? fold(c) : c);
+			run++;
+			continue;
+		}
+		if (run > best) {
+			best = run;
+			best_at = cur.len - run;
+		}
+		run = 0;
+	}
+	if (run > best) {
+		best = run;
+		best_at = cur.len - run;
+	}
+	if (best >= PF_MIN_LITERAL) {
+		buf_add(out, cur.data + best_at, best);
+		ret = 0;
+	}
+out:
+	buf_free(&cur);
+	return ret;
+}
+
+#ifdef HAVE_HYPERSCAN
+/* Hyperscan flags for a pattern pcre2 compiled with opts; -1 when
+ * Hyperscan cannot read it the same way. */
+static int
+hs_flags_of(uint32_t opts, unsigned *flags)
+{
+	*flags = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+	if (opts & PCRE2_CASELESS)
+		*flags |= HS_FLAG_CASELESS;
+	if (opts & PCRE2_DOTALL)
+		*flags |= HS_FLAG_DOTALL;
+	if (opts & PCRE2_MULTILINE)
+		*flags |= HS_FLAG_MULTILINE;
+	if (opts & (PCRE2_EXTENDED | PCRE2_EXTENDED_MORE))
+		return -1;
+	return 0;
+}
+
+struct hs_set {
+	char **expr;
+	unsigned *flags, *ids;
+	size_t n, cap;
+};
+
+/* A loosened copy of text that Hyperscan accepts, appended to set; -1
+ * when there is none. */
+static int
+hs_add(struct hs_set *set, const char *text, size_t len, unsigned fl,
+    unsigned id)
+{
+	struct buf b = BUF_INIT;
+	int drop_end;
+
+	for (drop_end = 0; drop_end < 2; drop_end++) {
+		hs_expr_info_t *info = NULL;
+		hs_compile_error_t *ce = NULL;
+
+		buf_reset(&b);
+		if (rules_pf_loosen(text, len, drop_end, &b) == -1)
+			break;
+		if (b.len > PF_MAX_HS_LEN ||
+		    memchr(b.data ? b.data : "", 0, b.len) != NULL)
+			break;
+		buf_addc(&b, 0);
+		if (hs_expression_info(b.data, fl, &info, &ce) != HS_SUCCESS) {
+			hs_free_compile_error(ce);
+			continue;
+		}
+		if (info->min_width < PF_MIN_WIDTH) {
+			/* names nearly every line: costs a scan and
+			 * saves nothing */
+			free(info);
+			break;
+		}
+		free(info);	/* hs_misc_alloc is malloc */
+		if (set->n == set->cap) {
+			set->cap = set->cap ? set->cap * 2 : 64;
+			set->expr = xreallocarray(set->expr, set->cap,
+			    sizeof *set->expr);
+			set->flags = xreallocarray(set->flags, set->cap,
+			    sizeof *set->flags);
+			set->ids = xreallocarray(set->ids, set->cap,
+			    sizeof *set->ids);
+		}
+		set->expr[set->n] = buf_steal(&b);
+		set->flags[set->n] = fl;
+		set->ids[set->n++] = id;
+		return 0;
+	}
+	buf_free(&b);
+	return -1;
+}
+
+/* Remove every expression of id from set. */
+static void
+hs_drop(struct hs_set *set, unsigned id)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < set->n; i++) {
+		if (set->ids[i] == id) {
+			free(set->expr[i]);
+			continue;
+		}
+		set->expr[k] = set->expr[i];
+		set->flags[k] = set->flags[i];
+		set->ids[k++] = set->ids[i];
+	}
+	set->n = k;
+}
+
+/*
+ * The Hyperscan database of the kind: positions whose pattern (or,
+ * when that is too long for Hyperscan, each of its pcre2 pieces, all
+ * under the position's id) Hyperscan accepts get PF_M_HS. A compile
+ * that fails naming one expression drops its position and tries again
+ * (bounded by the number of positions).
+ */
+static void
+build_hs(struct rules_pf *pf, struct score_rules *r, const int *list)
+{
+	struct hs_set set = { NULL, NULL, NULL, 0, 0 };
+	hs_database_t *db = NULL;
+	hs_compile_error_t *ce = NULL;
+	size_t pos, k, start;
+	unsigned fl;
+
+	for (pos = 0; pos < pf->n; pos++) {
+		const struct perlre *re = &r->rules[list[pos]].re;
+		int ok;
+
+		if (re->src == NULL || hs_flags_of(re->opts, &fl) == -1)
+			continue;
+		start = set.n;
+		ok = hs_add(&set, re->src, re->srclen, fl, (unsigned)pos) == 0;
+		if (!ok && re->ncode > 1) {
+			ok = 1;
+			for (k = 0; k < re->ncode && ok; k++)
+				ok = hs_add(&set, re->psrc[k],
+				    strlen(re->psrc[k]), fl,
+				    (unsigned)pos) == 0;
+		}
+		if (!ok) {
+			for (k = start; k < set.n; k++)
+				free(set.expr[k]);
+			set.n = start;
+			continue;
+		}
+		pf->mode[pos] = PF_M_HS;
+	}
+	while (set.n > 0) {
+		if (hs_compile_multi((const char *const *)set.expr, set.flags,
+		    set.ids, (unsigned)set.n, HS_MODE_BLOCK, NULL, &db,
+		    &ce) == HS_SUCCESS)
+			break;
+		db = NULL;
+		if (ce->expression < 0 || (size_t)ce->expression >= set.n) {
+			/* not one pattern's fault: no database */
+			hs_free_compile_error(ce);
+			break;
+		}
+		k = set.ids[ce->expression];
+		hs_free_compile_error(ce);
+		pf->mode[k] = PF_M_ALWAYS;
+		hs_drop(&set, (unsigned)k);
+	}
+	if (db != NULL) {
+		hs_scratch_t *sc = r->pf_scratch;
+
+		if (hs_alloc_scratch(db, &sc) == HS_SUCCESS)
+			r->pf_scratch = sc;
+		else {
+			hs_free_database(db);
+			db = NULL;
+		}
+	}
+	if (db == NULL)
+		for (pos = 0; pos < pf->n; pos++)
+			pf->mode[pos] = PF_M_ALWAYS;
+	pf->db = db;
+	for (k = 0; k < set.n; k++)
+		free(set.expr[k]);
+	free(set.expr);
+	free(set.flags);
+	free(set.ids);
+}
+#endif
+
+static void
+build_pf(struct score_rules *r)
+{
+	struct buf lit = BUF_INIT;
+	size_t pos;
+	int kind;
+
+	for (kind = 0; kind < PF_NKINDS; kind++) {
+		struct rules_pf *pf = &r->pf[kind];
+		const int *list = kind_list(r, kind, &pf->n);
+		size_t n1 = pf->n ? pf->n : 1;
+
+		pf->mode = xcalloc(n1, 1);
+		pf->always = xcalloc(n1, sizeof *pf->always);
+		pf->litpos = xcalloc(n1, sizeof *pf->litpos);
+		pf->lit = xcalloc(n1, sizeof *pf->lit);
+		if (pf->n == 0)
+			continue;
+#ifdef HAVE_HYPERSCAN
+		if (r->pf_hs)
+			build_hs(pf, r, list);
+#endif
+		for (pos = 0; pos < pf->n; pos++) {
+			const struct perlre *re = &r->rules[list[pos]].re;
+
+			if (pf->mode[pos] == PF_M_HS) {
+				pf->nhs++;
+				continue;
+			}
+			buf_reset(&lit);
+			if (re->src == NULL || rules_pf_literal(re->src,
+			    re->srclen, re->opts, &lit) == -1) {
+				pf->always[pf->nalways++] = (int)pos;
+				continue;
+			}
+			pf->mode[pos] = PF_M_LIT;
+			pf->litpos[pf->nlitpos++] = (int)pos;
+			pf->lit[pos].len = lit.len;
+			pf->lit[pos].s = buf_steal(&lit);
+			pf->lit[pos].caseless =
+			    (re->opts & PCRE2_CASELESS) != 0;
+			if (pf->lit[pos].caseless)
+				pf->has_fold = 1;
+		}
+	}
+	buf_free(&lit);
+}
+
+void
+rules_pf_free(struct score_rules *r)
+{
+	int kind;
+	size_t i;
+
+	for (kind = 0; kind < PF_NKINDS; kind++) {
+		struct rules_pf *pf = &r->pf[kind];
+
+		if (pf->lit != NULL)
+			for (i = 0; i < pf->n; i++)
+				free(pf->lit[i].s);
+		free(pf->lit);
+		free(pf->mode);
+		free(pf->always);
+		free(pf->litpos);
+#ifdef HAVE_HYPERSCAN
+		if (pf->db != NULL)
+			hs_free_database(pf->db);
+#endif
+		memset(pf, 0, sizeof *pf);
+	}
+#ifdef HAVE_HYPERSCAN
+	if (r->pf_scratch != NULL)
+		hs_free_scratch(r->pf_scratch);
+#endif
+	r->pf_scratch = NULL;
+}
+
+void
+pf_run_init(struct pf_run *pr, const struct score_rules *r)
+{
+	size_t n = 1;
+	int kind;
+
+	memset(pr, 0, sizeof *pr);
+	for (kind = 0; kind < PF_NKINDS; kind++)
+		if (r->pf[kind].n > n)
+			n = r->pf[kind].n;
+	pr->cand = xcalloc(n, sizeof *pr->cand);
+	pr->seen = xcalloc(n, sizeof *pr->seen);
+	pr->cap = n;
+#ifdef HAVE_HYPERSCAN
+	if (r->pf_scratch != NULL) {
+		hs_scratch_t *sc = NULL;
+
+		/* on failure scratch stays NULL: pf_scan says "any" */
+		if (hs_clone_scratch(r->pf_scratch, &sc) == HS_SUCCESS)
+			pr->scratch = sc;
+	}
+#endif
+}
+
+void
+pf_run_fini(struct pf_run *pr)
+{
+#ifdef HAVE_HYPERSCAN
+	if (pr->scratch != NULL)
+		hs_free_scratch(pr->scratch);
+#endif
+	free(pr->cand);
+	free(pr->seen);
+	buf_free(&pr->fold);
+	memset(pr, 0, sizeof *pr);
+}
+
+#ifdef HAVE_HYPERSCAN
+struct hs_ctx {
+	struct pf_run *pr;
+	size_t n;
+	int overflow;
+};
+
+static int
+on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
+    unsigned fl, void *arg)
+{
+	struct hs_ctx *c = arg;
+	struct pf_run *pr = c->pr;
+
+	(void)from;
+	(void)to;
+	(void)fl;
+	if (id >= pr->cap || c->n >= pr->cap) {
+		c->overflow = 1;
+		return 1;	/* cannot happen: ids are positions */
+	}
+	/* the pieces of a split pattern share an id */
+	if (pr->seen[id] != pr->gen) {
+		pr->seen[id] = pr->gen;
+		pr->cand[c->n++] = (int)id;
+	}
+	return 0;
+}
+#endif
+
+long
+pf_scan(const struct rules_pf *pf, struct pf_run *pr, const char *s,
+    size_t len)
+{
+	size_t i, n = 0;
+
+	if (pf->n > pr->cap)
+		return -1;
+#ifdef HAVE_HYPERSCAN
+	if (pf->db != NULL) {
+		struct hs_ctx c = { pr, 0, 0 };
+		hs_error_t rc;
+
+		if (pr->scratch == NULL || len > UINT_MAX)
+			return -1;
+		if (++pr->gen == 0) {
+			memset(pr->seen, 0, pr->cap * sizeof *pr->seen);
+			pr->gen = 1;
+		}
+		rc = hs_scan(pf->db, len ? s : "", (unsigned)len, 0,
+		    pr->scratch, on_hs_match, &c);
+		if ((rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) ||
+		    c.overflow)
+			return -1;
+		n = c.n;
+	}
+#endif
+	if (pf->nlitpos == 0)
+		return (long)n;
+	if (pf->has_fold) {
+		buf_reset(&pr->fold);
+		buf_reserve(&pr->fold, len + 1);
+		for (i = 0; i < len; i++)
+			pr->fold.data[i] = (char)fold((unsigned char)s[i]);
+		pr->fold.len = len;
+	}
+	for (i = 0; i < pf->nlitpos; i++) {
+		int pos = pf->litpos[i];
+		const struct pf_lit *l = &pf->lit[pos];
+		const char *h = l->caseless ? pr->fold.data : s;
+
+		if (len >= l->len && mem_find(h, len, l->s, l->len) != NULL)
+			pr->cand[n++] = pos;
+	}
+	return (long)n;
+}
+
+int
+rules_prepare(struct score_rules *r, struct score_load_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrules; i++) {
+		struct rule *ru = &r->rules[i];
+
+		/* got_hit ignores rules without a score: do not run them */
+		if (!ru->runnable || rules_score(r, ru) == 0)
+			continue;
+		switch (ru->type) {
+		case RT_HEADER:
+			ru->hgroup = hgroup_of(r, ru);
+			push(&r->head, &r->nhead, (int)i);
+			break;
+		case RT_BODY:
+			push(&r->body, &r->nbody, (int)i);
+			break;
+		case RT_RAWBODY:
+			push(&r->rawbody, &r->nrawbody, (int)i);
+			break;
+		case RT_FULL:
+			push(&r->full, &r->nfull, (int)i);
+			break;
+		case RT_URI:
+			push(&r->uri, &r->nuri, (int)i);
+			break;
+		case RT_MIMEHEADER:
+			push(&r->mimeh, &r->nmimeh, (int)i);
+			break;
+		case RT_EVAL:
+			push(&r->evals, &r->nevals, (int)i);
+			break;
+		case RT_META:
+			push(&r->metas, &r->nmetas, (int)i);
+			break;
+		default:
+			break;
+		}
+	}
+#define SORT(a, n) sort_list(r, a, n)
+	SORT(r->head, r->nhead);
+	SORT(r->body, r->nbody);
+	SORT(r->rawbody, r->nrawbody);
+	SORT(r->full, r->nfull);
+	SORT(r->uri, r->nuri);
+	SORT(r->mimeh, r->nmimeh);
+	SORT(r->evals, r->nevals);
+	SORT(r->metas, r->nmetas);
+#undef SORT
+	order_metas(r, rep);
+	build_pf(r);
+	return 0;
+}
+
+/* ---- one message ---- */
+
+struct run {
+	const struct score_rules *r;
+	struct score_msg *sm;
+	struct perlre_ctx pc;
+	struct pf_run pr;
+	double *vals;		/* tests_already_hit */
+	unsigned *hits;		/* got_hit calls that counted */
+};
+
+static void
+got_hit(struct run *x, int ri, double value)
+{
+	const struct rule *ru = &x->r->rules[ri];
+
+	if (value <= 0)
+		value = 1;
+	if (x->vals[ri] != 0 && !(ru->tflags & TF_MULTIPLE))
+		return;
+	x->vals[ri] += value;
+	x->hits[ri]++;
+}
+
+static unsigned
+max_hits(const struct rule *ru)
+{
+	if (!(ru->tflags & TF_MULTIPLE))
+		return 1;
+	return ru->maxhits ? ru->maxhits : SCORE_MAX_HITS_DEFAULT;
+}
+
+/* Count matches of ru in s (all of them for multiple, up to limit);
+ * returns the number counted. */
+static unsigned
+match_count(struct run *x, const struct rule *ru, const char *s, size_t len,
+    unsigned limit)
+{
+	size_t off = 0, st, en;
+	unsigned n = 0;
+
+	while (n < limit && off <= len) {
+		if (perlre_match(&ru->re, &x->pc, s, len, off, &st, &en) != 1)
+			break;
+		n++;
+		/* Perl's //g: an empty match moves one byte on */
+		off = en > st ? en : en + 1;
+	}
+	return n;
+}
+
+static void
+run_headers(struct run *x)
+{
+	const struct score_rules *r = x->r;
+	struct buf *vals = xcalloc(r->nhgroups ? r->nhgroups : 1,
+	    sizeof *vals);
+	signed char *state = xcalloc(r->nhgroups ? r->nhgroups : 1, 1);
+	size_t i;
+
+	for (i = 0; i < r->nhead; i++) {
+		int ri = r->head[i];
+		const struct rule *ru = &r->rules[ri];
+		int g = ru->hgroup;
+		const char *s;
+		size_t len;
+		unsigned n, k;
+
+		if (state[g] == 0) {
+			int ex = sm_header(x->sm, ru->hname, ru->hmods,
+			    &vals[g]);
+
+			state[g] = ex ? 1 : -1;
+		}
+		if (ru->exists) {
+			if ((state[g] == 1) != ru->neg)
+				got_hit(x, ri, 1);
+			continue;
+		}
+		if (state[g] == 1) {
+			s = vals[g].data ? vals[g].data : "";
+			len = vals[g].len;
+		} else if (ru->if_unset != NULL) {
+			s = ru->if_unset;
+			len = strlen(s);
+		} else {
+			s = "";
+			len = 0;
+		}
+		if (ru->neg) {
+			if (match_count(x, ru, s, len, 1) == 0)
+				got_hit(x, ri, 1);
+			continue;
+		}
+		n = match_count(x, ru, s, len, max_hits(ru));
+		for (k = 0; k < n; k++)
+			got_hit(x, ri, 1);
+	}
+	for (i = 0; i < r->nhgroups; i++)
+		buf_free(&vals[i]);
+	free(vals);
+	free(state);
+}
+
+/* Rule at list position pos over line l: count its matches up to its
+ * limit (total: hits so far over earlier lines). */
+static void
+line_rule(struct run *x, int ri, const struct span *line, size_t l,
+    unsigned *total, int subject_first)
+{
+	const struct rule *ru = &x->r->rules[ri];
+	unsigned limit = max_hits(ru), n, k;
+
+	if (*total >= limit)
+		return;
+	if (l == 0 && subject_first && (ru->tflags & TF_NOSUBJECT))
+		return;
+	n = match_count(x, ru, line->p, line->len, limit - *total);
+	for (k = 0; k < n; k++)
+		got_hit(x, ri, 1);
+	*total += n;
+}
+
+/*
+ * body, rawbody, full, uri: each rule over every line; multiple rules
+ * count across lines up to maxhits. The prefilter names, per line, the
+ * rules that may match it; only those run pcre2 there, each rule still
+ * visiting its lines in order, so every count is what running all
+ * rules on all lines gives.
+ */
+static void
+run_lines(struct run *x, int kind, const int *list, size_t nlist,
+    const struct span *lines, size_t nlines, int subject_first)
+{
+	const struct rules_pf *pf = &x->r->pf[kind];
+	unsigned *total;
+	unsigned char *always;
+	size_t i, l;
+
+	if (nlist == 0 || nlines == 0)
+		return;
+	total = xcalloc(nlist, sizeof *total);
+	always = xcalloc(nlist, 1);
+	for (i = 0; i < pf->nalways; i++)
+		always[pf->always[i]] = 1;
+	for (l = 0; l < nlines; l++) {
+		long nc = pf->n == nlist ? pf_scan(pf, &x->pr, lines[l].p,
+		    lines[l].len) : -1;
+
+		if (nc < 0) {
+			/* no answer: every rule may match this line */
+			for (i = 0; i < nlist; i++)
+				if (!always[i])
+					line_rule(x, list[i], &lines[l], l,
+					    &total[i], subject_first);
+			continue;
+		}
+		for (i = 0; i < (size_t)nc; i++) {
+			size_t pos = (size_t)x->pr.cand[i];
+
+			line_rule(x, list[pos], &lines[l], l, &total[pos],
+			    subject_first);
+		}
+	}
+	for (i = 0; i < nlist; i++) {
+		if (!always[i])
+			continue;
+		for (l = 0; l < nlines; l++)
+			line_rule(x, list[i], &lines[l], l, &total[i],
+			    subject_first);
+	}
+	free(total);
+	free(always);
+}
+
+struct mh_arg {
+	struct run *x;
+	const struct rule *ru;
+	int ri;
+	unsigned idx;
+	unsigned limit;
+	struct buf cat;
+};
+
+static int
+mh_part(void *arg, const char *val, size_t len)
+{
+	struct mh_arg *a = arg;
+	unsigned n, k;
+
+	a->idx++;
+	if (a->idx > a->ru->range_max)
+		return 1;
+	if (a->idx < a->ru->range_min)
+		return 0;
+	if (a->ru->concat) {
+		buf_add(&a->cat, val, len);
+		if (len == 0 || val[len - 1] != '\n')
+			buf_addc(&a->cat, '\n');
+		return 0;
+	}
+	if (a->ru->neg)
+		return 0;
+	n = match_count(a->x, a->ru, val, len, a->limit);
+	for (k = 0; k < n; k++)
+		got_hit(a->x, a->ri, 1);
+	return 0;
+}
+
+/*
+ * mimeheader (Plugin/MIMEHeader.pm eval_hook_called): every MIME part's
+ * value, or all of them concatenated (tflags concat), within range=.
+ * SpamAssassin 4.0.1's _check leaves its match loop before counting for
+ * a negated rule, so a !~ mimeheader rule always hits; we do the same.
+ */
+static void
+run_mimeheaders(struct run *x)
+{
+	const struct score_rules *r = x->r;
+	size_t i;
+
+	for (i = 0; i < r->nmimeh; i++) {
+		struct mh_arg a;
+		const struct rule *ru = &r->rules[r->mimeh[i]];
+
+		memset(&a, 0, sizeof a);
+		a.x = x;
+		a.ru = ru;
+		a.ri = r->mimeh[i];
+		a.limit = (ru->tflags & TF_MULTIPLE) ? (ru->maxhits ?
+		    ru->maxhits : SCORE_MAX_HITS_DEFAULT) : 1;
+		sm_mimeheader(x->sm, ru->hname, (ru->hmods & SM_H_RAW) != 0,
+		    mh_part, &a);
+		if (ru->concat && !ru->neg) {
+			unsigned n = match_count(x, ru, a.cat.data ?
+			    a.cat.data : "", a.cat.len, a.limit), k;
+
+			for (k = 0; k < n; k++)
+				got_hit(x, a.ri, 1);
+		}
+		if (ru->neg)
+			got_hit(x, a.ri, 1);
+		buf_free(&a.cat);
+	}
+}
+
+static void
+run_evals(struct run *x)
+{
+	const struct score_rules *r = x->r;
+	size_t i;
+
+	for (i = 0; i < r->nevals; i++) {
+		int ri = r->evals[i];
+		const struct rule *ru = &r->rules[ri];
+		int v = ru->efn->fn(x->sm, (const char *const *)ru->eargs,
+		    ru->neargs, NULL);
+
+		if (v > 0)
+			got_hit(x, ri, v);
+	}
+}
+
+static void
+run_metas(struct run *x)
+{
+	const struct score_rules *r = x->r;
+	size_t i;
+
+	for (i = 0; i < r->nmetas; i++) {
+		int ri = r->metas[i];
+		double v = meta_eval(r->rules[ri].meta, x->vals);
+
+		if (v != 0)
+			got_hit(x, ri, v);
+	}
+}
+
+static int
+cmp_hit(const void *a, const void *b)
+{
+	return strcmp(((const struct score_hit *)a)->name,
+	    ((const struct score_hit *)b)->name);
+}
+
+/* AutoLearnThreshold's decision with its default thresholds: 1 spam,
+ * -1 ham, 0 neither. */
+static int
+autolearn_decision(const struct score_rules *r, const struct run *x)
+{
+	size_t i;
+	double pts = 0, head = 0, body = 0;
+	int set = r->score_set & ~2, force = 0;
+
+	for (i = 0; i < r->nrules; i++) {
+		const struct rule *ru = &r->rules[i];
+		double s;
+
+		if (x->hits[i] == 0 || strncmp(ru->name, "__", 2) == 0)
+			continue;
+		if (ru->tflags & (TF_LEARN | TF_NOAUTOLEARN | TF_USERCONF))
+			continue;
+		s = ru->scores[set] * x->hits[i];
+		pts += s;
+		if (ru->tflags & TF_AUTOLEARN_FORCE)
+			force = 1;
+		if (ru->type == RT_HEADER || (ru->type == RT_EVAL &&
+		    (ru->evalkind == EK_HEAD || ru->evalkind == EK_RBL)))
+			head += s;
+		else if (ru->type != RT_META)
+			body += s;
+	}
+	if (pts < 0.1)
+		return -1;
+	if (pts >= 12.0 && (force || (head >= 3 && body >= 3)))
+		return 1;
+	return 0;
+}
+
+int
+score_run(const struct score_rules *r, struct score_msg *sm, struct bayes *b,
+    struct score_result *res, struct err *e)
+{
+	struct run x;
+	const struct span *lines;
+	size_t n, i, nh = 0;
+	double bp;
+
+	(void)e;
+	memset(res, 0, sizeof *res);
+	memset(&x, 0, sizeof x);
+	x.r = r;
+	x.sm = sm;
+	x.vals = xcalloc(r->nrules ? r->nrules : 1, sizeof *x.vals);
+	x.hits = xcalloc(r->nrules ? r->nrules : 1, sizeof *x.hits);
+	perlre_ctx_init(&x.pc);
+	pf_run_init(&x.pr, r);
+	sm_set_bayes(sm, b);
+
+	run_headers(&x);
+	if (r->nbody > 0) {
+		n = sm_body(sm, &lines);
+		run_lines(&x, PF_BODY, r->body, r->nbody, lines, n, 1);
+	}
+	if (r->nrawbody > 0) {
+		n = sm_rawbody(sm, &lines);
+		run_lines(&x, PF_RAWBODY, r->rawbody, r->nrawbody, lines, n,
+		    0);
+	}
+	if (r->nfull > 0) {
+		struct span f = sm_full(sm);
+
+		run_lines(&x, PF_FULL, r->full, r->nfull, &f, 1, 0);
+	}
+	if (r->nuri > 0) {
+		const char *const *uris;
+		struct span *us;
+
+		n = sm_uris(sm, &uris);
+		us = xreallocarray(NULL, n ? n : 1, sizeof *us);
+		for (i = 0; i < n; i++) {
+			us[i].p = uris[i];
+			us[i].len = strlen(uris[i]);
+		}
+		run_lines(&x, PF_URI, r->uri, r->nuri, us, n, 0);
+		free(us);
+	}
+	run_mimeheaders(&x);
+	run_evals(&x);
+	run_metas(&x);
+
+	for (i = 0; i < r->nrules; i++)
+		if (x.hits[i] > 0 && strncmp(r->rules[i].name, "__", 2) != 0)
+			nh++;
+	res->hits = xcalloc(nh ? nh : 1, sizeof *res->hits);
+	for (i = 0; i < r->nrules; i++) {
+		const struct rule *ru = &r->rules[i];
+		struct score_hit *h;
+
+		if (x.hits[i] == 0 || strncmp(ru->name, "__", 2) == 0)
+			continue;
+		h = &res->hits[res->nhits++];
+		h->name = ru->name;
+		h->describe = ru->describe;
+		h->score = rules_score(r, ru);
+		h->count = x.hits[i];
+		res->score += h->score * x.hits[i];
+	}
+	qsort(res->hits, res->nhits, sizeof *res->hits, cmp_hit);
+	res->required = r->required;
+	res->is_spam = res->score >= r->required;
+	if (b != NULL && (bp = score_bayes_prob(sm)) >= 0) {
+		res->bayes_used = 1;
+		res->bayes_prob = bp;
+	}
+	if (b != NULL) {
+		res->autolearn = autolearn_decision(r, &x);
+		memcpy(res->autolearn_text, res->autolearn > 0 ? "spam" :
+		    res->autolearn < 0 ? "ham" : "no", 5);
+	} else
+		memcpy(res->autolearn_text, "disabled", 9);
+	perlre_ctx_fini(&x.pc);
+	pf_run_fini(&x.pr);
+	free(x.vals);
+	free(x.hits);
+	return 0;
+}
+
+void
+score_result_free(struct score_result *res)
+{
+	free(res->hits);
+	res->hits = NULL;
+	res->nhits = 0;
+}

@@ -451,6 +451,7 @@ lda_procmail_run(const struct lda_procmail *p, struct err *e)
 	pc.check_rc_perms = 1;
 	pc.uid = getuid();
 	pc.dry_run = p->dry_run;
+	pc.trace = p->trace != NULL;
 
 	/* procmail: the environment is cleared but for TZ, unless -p;
 	 * linker variables go in any case. */

@@ -284,6 +284,9 @@ struct pm_conf {
 	int check_rc_perms;	/* procmail's owner/mode checks (1 in the LDA) */
 	uid_t uid;		/* the user rc files must belong to */
 	int dry_run;		/* sluice test: the env decides what runs */
+	int trace;		/* keep trace lines for pm_run_trace() (a
+				 * formatted line per recipe: only when a
+				 * caller reads them; dry runs always do) */
 };
 
 /* Where a run ended. */

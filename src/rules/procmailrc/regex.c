@@ -58,8 +58,8 @@
 #define PM_RE_MAX_PCRE		(4L * 1024 * 1024) /* translated pattern;
 					 * beyond, the NFA alone */
 #define PM_RE_JIT_MIN		(64L * 1024)	/* subject bytes worth a JIT */
-#define PM_RE_JIT_USES		16	/* pcre2 matches that earn a JIT */
-#define PM_RE_MAX_LITS		4	/* required literals kept per regex */
+#define PM_RE_JIT_USES		16	/* pcre2 matches earning a JIT */
+#define PM_RE_MAX_LITS		4	/* required literals per regex */
 #define PM_RE_DEPTH_LIMIT	10000	/* pcre2 backtracking depth */
 #define PM_RE_HEAP_LIMIT	(64 * 1024) /* KiB of pcre2 backtracking heap */
 #define PM_RE_NFA_BUDGET	PM_MATCH_LIMIT /* NFA node visits per search */
@@ -474,7 +474,6 @@ struct nb {
 	size_t n, cap;
 	struct ast *a;
 	uint32_t fin;
-	int pad, has_bom;
 };
 
 static uint32_t
@@ -504,17 +503,12 @@ build(struct nb *b, uint32_t t, uint32_t cont, const struct set *sets)
 	case K_CHAR:
 		x = nn_new(b, N_CHAR, cont, 0);
 		b->v[x].c = a->c;
-		if (a->c == '\n')
-			b->pad = 1;
 		return x;
 	case K_SET:
-		if (bit_get(&sets[a->set], '\n'))
-			b->pad = 1;
 		return nn_new(b, N_SET, cont, a->set);
 	case K_DOT:
 		return nn_new(b, N_DOT, cont, 0);
 	case K_NL:
-		b->pad = 1;
 		x = nn_new(b, N_CHAR, cont, 0);
 		b->v[x].c = '\n';
 		return x;
@@ -524,7 +518,6 @@ build(struct nb *b, uint32_t t, uint32_t cont, const struct set *sets)
 		a->eot = cont == b->fin;
 		return nn_new(b, a->eot ? N_EOT : N_BOT, cont, 0);
 	case K_BOM:
-		b->has_bom = 1;
 		return nn_new(b, N_BOM, cont, 0);
 	case K_CAT:
 		ent = cont;
@@ -922,7 +915,8 @@ find_either_case(const unsigned char *s, size_t n, unsigned c)
 		uint64_t v;
 
 		memcpy(&v, s + i, sizeof v);
-		v = (v | lower) ^ want;	/* a zero byte: c or its capital */
+		/* a zero byte: c or its capital */
+		v = (v | lower) ^ want;
 		if (((v - ones) & ~v & highs) == 0)
 			continue;
 		for (k = 0; k < 8; k++)
@@ -1242,6 +1236,12 @@ pm_re_compile(const char *pattern, size_t len, unsigned flags,
 
 	re = xcalloc(1, sizeof *re);
 	re->caseless = caseless;
+	/* Kept until the lazy builds: trim the growth slack (an rc file
+	 * of 30,000 recipes holds 30,000 of these). */
+	if (rp.na > 0 && rp.na < rp.capa)
+		rp.a = xreallocarray(rp.a, rp.na, sizeof *rp.a);
+	if (rp.nsets > 0 && rp.nsets < rp.capsets)
+		rp.sets = xreallocarray(rp.sets, rp.nsets, sizeof *rp.sets);
 	re->ast = rp.a;
 	re->root = root;
 	re->sets = rp.sets;
@@ -1483,7 +1483,8 @@ nfa_search(struct run *r, const unsigned char *s, size_t len, size_t from,
 		if (r->nnxt == 0 && r->re->skip) {
 			/* nothing pending: the steps up to a byte that can
 			 * start a thread would do nothing (nfa_prepare) */
-			if ((q = skip_to(r->re, s, q, (long)len)) == (long)len) {
+			q = skip_to(r->re, s, q, (long)len);
+			if (q == (long)len) {
 				last = q - 1;
 				break;
 			}

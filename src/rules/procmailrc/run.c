@@ -644,7 +644,7 @@ pm_run_new(const struct pm_conf *c, const struct pm_env *env,
 	r->logabstract = -1;
 	r->linebuf = PM_DEFAULT_LINEBUF;
 	r->umask = 077;
-	r->tracing = 1;
+	r->tracing = c->trace || c->dry_run;
 	buf_add(&r->msg, text, len);
 	split_message(r);
 	for (i = 0; i < nvars; i++) {

@@ -849,8 +849,38 @@ directive(struct cf *c, struct span key, struct span v)
 		/* rules defined by plugins: network lookups, or URIDetail */
 		if (!K("uri_detail") || plugin_loaded(c, "URIDetail"))
 			d_plugin_rule(c, k, v);
-	} else
-		count_key(&c->ign, &c->nign, k, key.len);
+	} else if (K("util_rb_tld") || K("util_rb_2tld") ||
+	    K("util_rb_3tld")) {
+		/* Registry boundaries for URIs and :host/:domain (prepare.c;
+		 * process-wide, like SpamAssassin's). */
+		int kind = K("util_rb_tld") ? SM_TLD : K("util_rb_2tld") ?
+		    SM_TLD_2 : SM_TLD_3;
+		struct span w, rest = v;
+		char name[256];
+
+		for (;;) {
+			split_word(rest, &w, &rest);
+			if (w.len == 0)
+				break;
+			if (w.len < sizeof name) {
+				memcpy(name, w.p, w.len);
+				name[w.len] = '\0';
+				(void)sm_tld_add(kind, name);
+			}
+		}
+	} else {
+		struct err e;
+		int rc;
+
+		if (c->r->eval_conf == NULL)
+			c->r->eval_conf = score_eval_conf_new();
+		err_clear(&e);
+		rc = score_eval_conf_line(c->r->eval_conf, k, v.p, v.len, &e);
+		if (rc == -1)
+			problem(c, 1, "%s: %s", k, e.msg);
+		else if (rc == 0)
+			count_key(&c->ign, &c->nign, k, key.len);
+	}
 #undef K
 }
 
@@ -1797,6 +1827,7 @@ score_rules_free(struct score_rules **rp)
 
 	if (r == NULL)
 		return;
+	score_eval_conf_free(&r->eval_conf);
 	for (i = 0; i < r->nrules; i++) {
 		struct rule *ru = &r->rules[i];
 

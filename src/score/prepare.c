@@ -50,6 +50,7 @@ struct score_msg {
 	const struct score_conn *conn;
 	struct arena *a;
 	void *eval_slot;	/* eval.c's per-message cache (arena-owned) */
+	void *run_slot;		/* rules.c: the last run's hits */
 
 	struct bayes *bayes;
 	int bayes_cached;
@@ -2831,6 +2832,12 @@ void **
 sm_eval_slot(struct score_msg *sm)
 {
 	return &sm->eval_slot;
+}
+
+void **
+sm_run_slot(struct score_msg *sm)
+{
+	return &sm->run_slot;
 }
 
 struct msg *

@@ -257,6 +257,10 @@ struct score_rules {
 	struct hgroup *hgroups;
 	size_t nhgroups;
 
+	/* freemail_domains, enlist_*, welcome/block lists: what the eval
+	 * functions read (eval.c), built by cf.c while loading. */
+	struct score_eval_conf *eval_conf;
+
 	int pf_hs;		/* score_load_opts.prefilter_hs */
 	struct rules_pf pf[PF_NKINDS];
 	void *pf_scratch;	/* Hyperscan scratch for all of them, cloned

@@ -1111,6 +1111,27 @@ rules_prepare(struct score_rules *r, struct score_load_report *rep)
 
 /* ---- one message ---- */
 
+/* What the last score_run() on a message found (in its arena). */
+struct last_run {
+	const struct score_rules *r;
+	unsigned *hits;
+	size_t n;
+};
+
+void
+score_run_each_hit(const struct score_rules *r, struct score_msg *sm,
+    void (*fn)(void *arg, const char *name, unsigned count), void *arg)
+{
+	const struct last_run *lr = *sm_run_slot(sm);
+	size_t i;
+
+	if (lr == NULL || lr->r != r)
+		return;
+	for (i = 0; i < lr->n; i++)
+		if (lr->hits[i] > 0)
+			fn(arg, r->rules[i].name, lr->hits[i]);
+}
+
 struct run {
 	const struct score_rules *r;
 	struct score_msg *sm;
@@ -1365,7 +1386,7 @@ run_evals(struct run *x)
 		int ri = r->evals[i];
 		const struct rule *ru = &r->rules[ri];
 		int v = ru->efn->fn(x->sm, (const char *const *)ru->eargs,
-		    ru->neargs, NULL);
+		    ru->neargs, r->eval_conf);
 
 		if (v > 0)
 			got_hit(x, ri, v);
@@ -1480,6 +1501,17 @@ score_run(const struct score_rules *r, struct score_msg *sm, struct bayes *b,
 	run_evals(&x);
 	run_metas(&x);
 
+	/* Every rule's hits, sub-rules included, for score_run_each_hit(). */
+	{
+		struct last_run *lr = arena_zalloc(sm_arena(sm), sizeof *lr);
+
+		lr->r = r;
+		lr->n = r->nrules;
+		lr->hits = arena_allocarray(sm_arena(sm), lr->n ? lr->n : 1,
+		    sizeof *lr->hits);
+		memcpy(lr->hits, x.hits, lr->n * sizeof *lr->hits);
+		*sm_run_slot(sm) = lr;
+	}
 	for (i = 0; i < r->nrules; i++)
 		if (x.hits[i] > 0 && strncmp(r->rules[i].name, "__", 2) != 0)
 			nh++;

@@ -231,5 +231,12 @@ int score_eval_conf_line(struct score_eval_conf *ec, const char *key,
  * arena pointer there. To be kept by prepare.c in struct score_msg;
  * eval.c references it weakly until then (and recomputes without). */
 void **sm_eval_slot(struct score_msg *sm);
+/* Likewise one pointer for rules.c: what the last score_run() found. */
+void **sm_run_slot(struct score_msg *sm);
+
+/* Every rule that hit in the last score_run(r, sm...), sub-rules (__*)
+ * included, with its hit count, in rule order (tests, --explain). */
+void score_run_each_hit(const struct score_rules *r, struct score_msg *sm,
+    void (*fn)(void *arg, const char *name, unsigned count), void *arg);
 
 #endif

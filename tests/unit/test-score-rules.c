@@ -26,7 +26,26 @@ struct score_msg {
 	struct span full;
 	const char *const *parts_ct;	/* Content-Type per MIME part */
 	size_t nparts;
+	void *run_slot;			/* rules.c's last run */
 };
+
+/* One arena for every fake message (reachable until exit). */
+static struct arena *fake_arena;
+
+struct arena *
+sm_arena(struct score_msg *sm)
+{
+	(void)sm;
+	if (fake_arena == NULL)
+		fake_arena = arena_new();
+	return fake_arena;
+}
+
+void **
+sm_run_slot(struct score_msg *sm)
+{
+	return &sm->run_slot;
+}
 
 int
 sm_header(struct score_msg *sm, const char *name, unsigned mods,
@@ -133,6 +152,40 @@ int
 score_plugin_loaded(const char *plugin)
 {
 	return strcmp(plugin, "Mail::SpamAssassin::Plugin::Test") == 0;
+}
+
+/* The fake eval table has no settings (freemail_domains...) and the fake
+ * message side no registry boundaries: cf.c's offers are declined. */
+struct score_eval_conf *
+score_eval_conf_new(void)
+{
+	return NULL;
+}
+
+void
+score_eval_conf_free(struct score_eval_conf **ecp)
+{
+	*ecp = NULL;
+}
+
+int
+score_eval_conf_line(struct score_eval_conf *ec, const char *key,
+    const char *val, size_t vlen, struct err *e)
+{
+	(void)ec;
+	(void)key;
+	(void)val;
+	(void)vlen;
+	(void)e;
+	return 0;
+}
+
+int
+sm_tld_add(int kind, const char *name)
+{
+	(void)kind;
+	(void)name;
+	return 0;
 }
 
 /* ---- perlre ---- */
@@ -641,7 +694,8 @@ test_run(void)
 	};
 	static const char full[] = "Subject: urgent: cheap pills\n\nbody\n";
 	struct score_msg sm = {
-		hdrs, body, 4, uris, 1, { full, sizeof full - 1 }, parts, 3
+		hdrs, body, 4, uris, 1, { full, sizeof full - 1 }, parts, 3,
+		NULL
 	};
 	struct score_load_report rep;
 	struct score_rules *r = load(&rep, 0);
@@ -830,7 +884,7 @@ pf_check(const char *mode, size_t nrows)
 {
 	struct score_msg sm = {
 		NULL, pf_lines, sizeof pf_lines / sizeof pf_lines[0],
-		NULL, 0, { "", 0 }, NULL, 0
+		NULL, 0, { "", 0 }, NULL, 0, NULL
 	};
 	struct score_load_report rep;
 	struct score_rules *r = load(&rep, 0);

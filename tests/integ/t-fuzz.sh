@@ -83,7 +83,7 @@ fi
 # (tests/fuzz/fuzz-score.c; a rule-file input compiles a whole rule set,
 # so fewer inputs per second than the others)
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -D_GNU_SOURCE -I"$S" -I"$TOP_BUILDDIR" -o "$SCRATCH/fuzz-score" \
+    -D_GNU_SOURCE -I"$TOP_BUILDDIR/src" -I"$S" -I"$TOP_BUILDDIR" -o "$SCRATCH/fuzz-score" \
     "$TOP_SRCDIR/tests/fuzz/fuzz-score.c" "$S"/score/*.c "$S"/store/*.c \
     "$S"/msg/*.c "$S"/lib/*.c $(pkg-config --cflags --libs libpcre2-8) \
     $(pkg-config --cflags --libs libhs 2>/dev/null) -llmdb -lhiredis -lm \

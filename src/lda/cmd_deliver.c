@@ -329,7 +329,7 @@ deliver_score(struct deliver_ctx *d, const struct conf *conf,
 	struct msg *m = d->msg;
 	struct err e;
 	size_t off;
-	int fd = -1, scored = 0;
+	int fd = -1, scored = 0, usable = 0, store_failed = 0;
 
 	err_clear(&e);
 	memset(&res, 0, sizeof res);
@@ -346,13 +346,24 @@ deliver_score(struct deliver_ctx *d, const struct conf *conf,
 	if (m->data == NULL && msg_map(m, d->spool_fd, &e) == -1)
 		goto fail;
 	sm = score_msg_new(m, NULL);
-	b = score_cmd_bayes(conf, home, &store, sm);
-	if (score_cmd_load_rules(conf, NULL, 0, b ? 2 : 0, &r, NULL, &e) == -1)
+	if (score_cmd_bayes_open(conf, home, &store, sm, &b, &usable,
+	    &e) == -1) {
+		log_err("store: %s (scored without Bayes)", e.msg);
+		store_failed = 1;
+	}
+	err_clear(&e);
+	if (score_cmd_load_rules(conf, NULL, 0, usable ? 2 : 0, &r, NULL,
+	    &e) == -1)
 		goto fail;
 	if (score_run(r, sm, b, &res, &e) == -1)
 		log_err("bayes: %s (scored without it)", e.msg);
 	err_clear(&e);
 	scored = 1;
+	/* autolearn before the rewrite (X-Spam-Status says what happened);
+	 * a store failure is logged and the delivery goes on */
+	if (score_cmd_autolearn(conf, b, store_failed, sm, &res, &e) == -1)
+		log_err("autolearn: %s", e.msg);
+	err_clear(&e);
 	off = score_rewrite_head(&res, m->data, m->len, &head);
 	if ((fd = memfd_create("sluice-scored", MFD_CLOEXEC)) == -1) {
 		err_sys(&e, errno, "memfd_create");

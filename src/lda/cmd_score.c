@@ -111,6 +111,8 @@ score_cmd_load_rules(const struct conf *conf, const char *const *extra,
 	o.paths = paths;
 	o.npaths = n;
 	o.score_set = score_set;
+	/* the Hyperscan prefilter from the cache (NULL: the default dir) */
+	o.cache_dir = conf->score_cache_dir;
 	ret = score_rules_load(&o, out, rep, e);
 	free(copy);
 	return ret;
@@ -125,39 +127,118 @@ struct bayes *
 score_cmd_bayes(const struct conf *conf, const char *home, struct store **sp,
     struct score_msg *sm)
 {
-	struct bayes_conf bc;
 	struct bayes *b;
 	struct err e;
+	int usable;
+
+	if (score_cmd_bayes_open(conf, home, sp, sm, &b, &usable, &e) == -1 ||
+	    !usable) {
+		bayes_free(&b);
+		store_close(sp);
+		return NULL;
+	}
+	return b;
+}
+
+/*
+ * The store of conf, opened only when it already exists: scoring never
+ * creates one (an embedded store comes into being with `sluice learn`).
+ * 1 opened (*sp), 0 none configured or not there yet, -1 it exists and
+ * did not open (e).
+ */
+static int
+open_existing_store(const struct conf *conf, const char *home,
+    struct store **sp, struct err *e)
+{
 	const char *spec = conf->store, *path;
 	char buf[PATH_MAX];
 	struct stat st;
 
 	*sp = NULL;
 	if (spec == NULL || spec[0] == '\0')
-		return NULL;
+		return 0;
 	if (strncmp(spec, "redis", 5) != 0) {
 		path = strncmp(spec, "lmdb:", 5) == 0 ? spec + 5 : spec;
 		if (path[0] == '~' && path[1] == '/') {
 			if (home == NULL || buf_fmt(buf, sizeof buf, "%s%s",
 			    home, path + 1) == -1)
-				return NULL;
+				return 0;
 			path = buf;
 		}
 		if (stat(path, &st) == -1)
-			return NULL;
+			return 0;
 	}
-	err_clear(&e);
-	if ((*sp = store_open(spec, home, &e)) == NULL)
-		return NULL;
+	if ((*sp = store_open(spec, home, e)) == NULL)
+		return -1;
+	return 1;
+}
+
+int
+score_cmd_bayes_open(const struct conf *conf, const char *home,
+    struct store **sp, struct score_msg *sm, struct bayes **b_out,
+    int *usable_out, struct err *e)
+{
+	struct bayes_conf bc;
+	struct err ce;
+	int r;
+
+	*b_out = NULL;
+	*usable_out = 0;
+	err_clear(e);
+	if ((r = open_existing_store(conf, home, sp, e)) <= 0)
+		return r;
 	memset(&bc, 0, sizeof bc);
 	bc.min_spam = bc.min_ham = SCORE_BAYES_MIN;
-	b = bayes_new(*sp, &bc);
-	if (b == NULL || bayes_classify(b, sm, &e) < 0) {
-		bayes_free(&b);
+	if ((*b_out = bayes_new(*sp, &bc)) == NULL) {
 		store_close(sp);
-		return NULL;
+		return err_set(e, ERR_TEMP, "bayes: cannot use the store");
 	}
-	return b;
+	err_clear(&ce);
+	*usable_out = bayes_classify(*b_out, sm, &ce) >= 0;
+	return 0;
+}
+
+static void
+al_status(struct score_result *res, const char *text)
+{
+	(void)snprintf(res->autolearn_text, sizeof res->autolearn_text, "%s",
+	    text);
+}
+
+int
+score_cmd_autolearn(const struct conf *conf, struct bayes *b,
+    int store_failed, struct score_msg *sm, struct score_result *res,
+    struct err *e)
+{
+	int r;
+
+	err_clear(e);
+	/* learn_timed: bayes_auto_learn or use_bayes off: "disabled" (no
+	 * store configured, or none created yet, is use_bayes off here) */
+	if (!conf->bayes_auto_learn || (b == NULL && !store_failed)) {
+		al_status(res, "disabled");
+		res->autolearn = 0;
+		return 0;
+	}
+	/* the learner could not be had: get_autolearn_status's default */
+	if (b == NULL) {
+		al_status(res, "unavailable");
+		res->autolearn = 0;
+		return 0;
+	}
+	if (res->autolearn == 0) {
+		al_status(res, "no");
+		return 0;
+	}
+	r = bayes_learn(b, sm, res->autolearn > 0, 0, e);
+	if (r == 1) {
+		al_status(res, res->autolearn > 0 ? "spam" : "ham");
+		return 0;
+	}
+	/* did_learn() false (already learned): no status, "unavailable" */
+	al_status(res, r == 0 ? "unavailable" : "failed");
+	res->autolearn = 0;
+	return r == 0 ? 0 : -1;
 }
 
 /* Read all of fd into out, at most max bytes: 0, 1 when there was more
@@ -372,6 +453,7 @@ cmd_score(int argc, char **argv)
 	struct bayes *b = NULL;
 	struct msg *m = NULL;
 	int c, mode = MODE_SCORE, no_bayes = 0, no_fallback = 0, fd = -1;
+	int usable = 0, store_failed = 0;
 	int ret = EX_OK, rd = 0, scored = 0;
 
 	conf_init(&conf);
@@ -459,16 +541,26 @@ cmd_score(int argc, char **argv)
 	if ((m = spool_raw(&raw, &fd, &e)) == NULL)
 		goto failed;
 	sm = score_msg_new(m, NULL);
-	if (!no_bayes)
-		b = score_cmd_bayes(&conf, home, &store, sm);
-	if (score_cmd_load_rules(&conf, paths, npaths, b ? 2 : 0, &r, NULL,
-	    &e) == -1)
+	if (!no_bayes && score_cmd_bayes_open(&conf, home, &store, sm, &b,
+	    &usable, &e) == -1) {
+		/* scored without Bayes; autolearn says "unavailable" */
+		fprintf(stderr, "sluice score: store: %s\n", e.msg);
+		store_failed = 1;
+	}
+	err_clear(&e);
+	if (score_cmd_load_rules(&conf, paths, npaths, usable ? 2 : 0, &r,
+	    NULL, &e) == -1)
 		goto failed;
 	if (score_run(r, sm, b, &res, &e) == -1)
 		/* the store failed: scored without Bayes */
 		fprintf(stderr, "sluice score: bayes: %s\n", e.msg);
 	err_clear(&e);
 	scored = 1;
+	/* a store failure here is reported, never an exit status (spamc) */
+	if (!no_bayes && score_cmd_autolearn(&conf, b, store_failed, sm, &res,
+	    &e) == -1)
+		fprintf(stderr, "sluice score: autolearn: %s\n", e.msg);
+	err_clear(&e);
 	if (mode != MODE_FILTER) {
 		print_result(&res, mode, stdout);
 		goto out;

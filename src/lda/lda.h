@@ -19,6 +19,7 @@ struct score_load_report;
 struct score_msg;
 struct store;
 struct bayes;
+struct score_result;
 /* cmd_score.c: load the rule paths of sluice.conf (plus extra) with score
  * set score_set; and Bayes over the configured store when it has learned
  * enough (NULL otherwise; *sp is the store to close). */
@@ -27,6 +28,25 @@ int score_cmd_load_rules(const struct conf *conf, const char *const *extra,
     struct score_load_report *rep, struct err *e);
 struct bayes *score_cmd_bayes(const struct conf *conf, const char *home,
     struct store **sp, struct score_msg *sm);
+/* cmd_score.c: Bayes for scoring and autolearn. *b_out is the
+ * classifier over the configured store whenever that store exists and
+ * opens (pass it to score_run(), which then makes the autolearn
+ * decision; check_bayes answers only once enough is learned), else NULL;
+ * *usable_out is 1 when it has learned enough (score set 2). *sp is the
+ * store to close. Returns 0, or -1 when a store exists but did not open
+ * (e says why; scoring goes on without Bayes). */
+int score_cmd_bayes_open(const struct conf *conf, const char *home,
+    struct store **sp, struct score_msg *sm, struct bayes **b_out,
+    int *usable_out, struct err *e);
+/* cmd_score.c: SpamAssassin's learn_timed after score_run(): learn sm
+ * as res->autolearn says when bayes_auto_learn is on, and set
+ * res->autolearn_text ("spam", "ham", "no", "disabled", "unavailable",
+ * "failed"). b may be NULL; store_failed: a store was configured but
+ * could not be opened. A failure is logged through e (returns -1) and
+ * never changes the caller's outcome. */
+int score_cmd_autolearn(const struct conf *conf, struct bayes *b,
+    int store_failed, struct score_msg *sm, struct score_result *res,
+    struct err *e);
 /* procmail's command line (argv[0] "procmail" or the subcommand). */
 int cmd_procmail(int argc, char **argv);	/* cmd_procmail.c */
 

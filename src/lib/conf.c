@@ -13,7 +13,8 @@
 #include "conf.h"
 #include "limits.h"
 
-enum key_type { K_STR, K_BOOL, K_SECS, K_SEP, K_UINT, K_SIZE, K_PERIOD };
+enum key_type { K_STR, K_BOOL, K_SECS, K_SEP, K_UINT, K_SIZE, K_PERIOD,
+	K_SCORE };
 
 struct key {
 	const char *name;
@@ -127,8 +128,33 @@ static const struct key keys[] = {
 	KEY(store, K_STR),
 	KEY(score_rules, K_STR),
 	KEY(score_max_size, K_SIZE),
+	KEY(score_cache_dir, K_STR),
 	KEY(score_in_deliver, K_BOOL),
+	KEY(bayes_auto_learn, K_BOOL),
 	KEY(score_trusted_authserv_id, K_STR),
+	KEY(milter_socket, K_STR),
+	KEY(milter_user, K_STR),
+	KEY(milter_pid_file, K_STR),
+	KEY(milter_max_size, K_SIZE),
+	KEY(milter_store_fail, K_STR),
+	KEY(milter_stats_interval, K_PERIOD),
+	KEY(milter_stats_file, K_STR),
+	KEY(reject_score, K_SCORE),
+	KEY(greylist_score, K_SCORE),
+	KEY(add_header_score, K_SCORE),
+	KEY(trusted_networks, K_STR),
+	KEY(authserv_id, K_STR),
+	KEY(greylist_delay, K_PERIOD),
+	KEY(greylist_expiry, K_PERIOD),
+	KEY(greylist_pass_ttl, K_PERIOD),
+	KEY(greylist_v4_prefix, K_UINT),
+	KEY(greylist_v6_prefix, K_UINT),
+	KEY(ratelimit_client, K_STR),
+	KEY(ratelimit_sender, K_STR),
+	KEY(ratelimit_user, K_STR),
+	KEY(spf, K_BOOL),
+	KEY(spf_user, K_STR),
+	KEY(spf_resolver, K_STR),
 };
 
 void
@@ -166,6 +192,25 @@ conf_init(struct conf *c)
 	c->store = xstrdup("lmdb:~/.sluice/state");
 	/* spamc's default -s: larger mail goes through unscored */
 	c->score_max_size = 500 * 1024;
+	/* SpamAssassin's bayes_auto_learn default */
+	c->bayes_auto_learn = 1;
+	/* sluice-milter (sluice-milter(8)) */
+	c->milter_socket = xstrdup("unix:/var/spool/postfix/sluice/milter.sock");
+	c->milter_user = xstrdup("sluice");
+	c->milter_max_size = 1024 * 1024;
+	c->milter_store_fail = xstrdup("open");
+	c->milter_stats_interval = 3600;
+	c->reject_score = 15.0;
+	c->greylist_score = CONF_SCORE_OFF;
+	c->add_header_score = -CONF_SCORE_OFF;	/* every message */
+	c->trusted_networks = xstrdup("127.0.0.0/8 ::1/128");
+	c->greylist_delay = 300;		/* as postgrey */
+	c->greylist_expiry = 4 * 3600;
+	c->greylist_pass_ttl = 36 * 86400;
+	c->greylist_v4_prefix = 24;
+	c->greylist_v6_prefix = 64;
+	c->spf = 1;
+	c->spf_user = xstrdup("nobody");
 }
 
 void
@@ -207,7 +252,20 @@ conf_free(struct conf *c)
 	free(c->postmaster_address);
 	free(c->store);
 	free(c->score_rules);
+	free(c->score_cache_dir);
 	free(c->score_trusted_authserv_id);
+	free(c->milter_socket);
+	free(c->milter_user);
+	free(c->milter_pid_file);
+	free(c->milter_store_fail);
+	free(c->milter_stats_file);
+	free(c->trusted_networks);
+	free(c->authserv_id);
+	free(c->ratelimit_client);
+	free(c->ratelimit_sender);
+	free(c->ratelimit_user);
+	free(c->spf_user);
+	free(c->spf_resolver);
 	memset(c, 0, sizeof *c);
 }
 
@@ -309,6 +367,27 @@ parse_period(const char *v, long *out)
 	return -1;
 }
 
+/* A score threshold: "-5", "7.5", or "off" (CONF_SCORE_OFF). */
+static int
+parse_score(const char *v, double *out)
+{
+	double d;
+	char *end;
+
+	if (strcmp(v, "off") == 0) {
+		*out = CONF_SCORE_OFF;
+		return 0;
+	}
+	errno = 0;
+	d = strtod(v, &end);
+	/* rule scores are small; this also rejects nan and inf */
+	if (end == v || *end != '\0' || errno != 0 || !(d > -10000.0 &&
+	    d < 10000.0))
+		return -1;
+	*out = d;
+	return 0;
+}
+
 static int
 parse_uint(const char *v, unsigned *out)
 {
@@ -371,6 +450,12 @@ conf_set(struct conf *c, const char *key, const char *value,
 				return err_set(e, ERR_CONFIG,
 				    "%s: %s: expected a size (e.g. 1M), got "
 				    "\"%s\"", where, key, value);
+			return 0;
+		case K_SCORE:
+			if (parse_score(value, field) == -1)
+				return err_set(e, ERR_CONFIG,
+				    "%s: %s: expected a score (e.g. 7.5) or "
+				    "\"off\", got \"%s\"", where, key, value);
 			return 0;
 		case K_SEP:
 			if ((value[0] != '.' && value[0] != '/') ||

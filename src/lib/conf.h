@@ -10,6 +10,8 @@
 #include "err.h"
 
 #define CONF_MAX_SIEVE_SEQ	9	/* sieve_before .. sieve_before9 */
+/* A score key set to "off" (reject_score...): above any real score. */
+#define CONF_SCORE_OFF		1e9
 
 struct conf {
 	char *maildir;			/* "~/Maildir": INBOX root */
@@ -76,8 +78,38 @@ struct conf {
 	char *score_rules;		/* files/dirs, space separated; NULL:
 					 * the shipped rules (PKGDATADIR/filters) */
 	unsigned long score_max_size;	/* bytes: larger mail is not scored */
+	char *score_cache_dir;		/* Hyperscan database cache; NULL:
+					 * /var/cache/sluice when it exists,
+					 * "": none (score_load_opts.cache_dir) */
 	int score_in_deliver;		/* deliver scores in-process */
+	int bayes_auto_learn;		/* learn from the score (yes) */
 	char *score_trusted_authserv_id;	/* our milter's A-R id; NULL: none */
+	/* sluice-milter (sluice-milter(8)); scores: a number or "off"
+	 * (CONF_SCORE_OFF: never reached) */
+	char *milter_socket;		/* "unix:PATH" or "inet:PORT@HOST" */
+	char *milter_user;		/* privileges after binding */
+	char *milter_pid_file;		/* NULL: none */
+	unsigned long milter_max_size;	/* bytes kept and scanned */
+	char *milter_store_fail;	/* "open" or "tempfail" */
+	long milter_stats_interval;	/* seconds, 0: only on SIGUSR1 */
+	char *milter_stats_file;	/* NULL: syslog only */
+	double reject_score;		/* 550 5.7.1 at or above */
+	double greylist_score;		/* greylisting at or above */
+	double add_header_score;	/* X-Spam-* at or above */
+	char *trusted_networks;		/* CIDRs, space separated */
+	char *authserv_id;		/* A-R id; NULL: the host name */
+	long greylist_delay;		/* seconds (300) */
+	long greylist_expiry;		/* seconds (4h) */
+	long greylist_pass_ttl;		/* seconds (36d) */
+	unsigned greylist_v4_prefix;	/* 24 */
+	unsigned greylist_v6_prefix;	/* 64 */
+	char *ratelimit_client;		/* "N/PERIOD[:BURST]"; NULL: off */
+	char *ratelimit_sender;
+	char *ratelimit_user;
+	/* SPF (sluice-milter(8)): checked in an unprivileged helper */
+	int spf;			/* check SPF (yes) */
+	char *spf_user;			/* the helper's user ("nobody") */
+	char *spf_resolver;		/* ADDR[:PORT]; NULL: resolv.conf */
 	char *path;			/* the file read, or NULL */
 };
 

@@ -51,10 +51,32 @@
 #include "score-int.h"
 
 /* ---- tunables (Plugin/Bayes.pm, Bayes/CombineChi.pm) ---- */
+/* (#ifndef: tests/bench experiments rebuild bayes.c with -D values.) */
+#ifndef BAYES_FW_S
 #define BAYES_FW_S		0.030	/* Robinson's s: strength of the prior */
+#endif
+#ifndef BAYES_FW_X
 #define BAYES_FW_X		0.538	/* Robinson's x: prior for a new token */
+#endif
+#ifndef BAYES_MIN_STRENGTH
 #define BAYES_MIN_STRENGTH	0.346	/* |f(w) - 0.5| below: ignored */
+#endif
+#ifndef BAYES_N_SIGNIFICANT
 #define BAYES_N_SIGNIFICANT	150	/* strongest tokens combined */
+#endif
+/* Chi-square results within this of 0.5 are re-ranked inside the band by
+ * Robinson's geometric-mean combining (bayes_combine_probs). */
+#ifndef BAYES_TIE_BAND
+#define BAYES_TIE_BAND		0.1
+#endif
+#ifndef BAYES_FEAT
+#define BAYES_FEAT		0
+#endif
+#define BAYES_FEAT_PAIRS	1	/* body word pairs "2:a b" */
+#define BAYES_FEAT_HTML		2	/* HTML tag names and facts */
+#define BAYES_FEAT_MIME		4	/* MIME part types */
+#define BAYES_FEAT_SHAPE	8	/* "N:" digits as 9: "$9,999" */
+#define BAYES_PAIR_WORD		15	/* bytes of each word of a pair */
 #define BAYES_MAX_TOKEN_LEN	15	/* longer: "sk:" + 7 characters */
 #define BAYES_MIN_TOKEN_LEN	3	/* shorter tokens are dropped */
 #define BAYES_MIN_SPAM		200	/* messages before Bayes is used */
@@ -496,6 +518,23 @@ one_token(struct tokset *ts, const char *pfx, size_t plen, enum region rg,
 			buf_free(&big);
 		}
 	}
+	if ((BAYES_FEAT & BAYES_FEAT_SHAPE) && rg == R_BODY &&
+	    len <= BAYES_MAX_TOKEN_LEN) {
+		char sh[BAYES_MAX_TOKEN_LEN];
+		int dig = 0;
+
+		for (i = 0; i < len; i++) {
+			int c = (unsigned char)t[i];
+
+			if (c >= '0' && c <= '9') {
+				sh[i] = '9';
+				dig = 1;
+			} else
+				sh[i] = (char)(is_upper(c) ? c - 'A' + 'a' : c);
+		}
+		if (dig)
+			emit(ts, "N:", 2, sh, len);
+	}
 	emit(ts, pfx, plen, t, len);
 }
 
@@ -521,8 +560,8 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
     enum region rg, const char *p, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)p;
-	size_t i, k, plen = strlen(pfx), start;
-	char *q;
+	size_t i, k, plen = strlen(pfx), start, pl;
+	char *q, pair[BAYES_PAIR_WORD + 3];
 
 	if (ts->emitted >= ts->limit)
 		return;
@@ -549,6 +588,7 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
 
 	q = sc->a.data;
 	n = sc->a.len;
+	pl = 0;
 	for (i = 0; i < n; ) {
 		while (i < n && q[i] == ' ')
 			i++;
@@ -558,6 +598,30 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
 		if (i > start)
 			one_token(ts, pfx, plen, rg, q + start, i - start,
 			    &sc->tok);
+		if ((BAYES_FEAT & BAYES_FEAT_PAIRS) && rg == R_BODY &&
+		    i > start) {
+			const char *w = q + start;
+			size_t wl = i - start, j;
+			char cur[BAYES_PAIR_WORD];
+
+			while (wl > 0 && strchr("-'\".,", *w) != NULL)
+				w++, wl--;
+			while (wl > 0 && strchr("-'\".,", w[wl - 1]) != NULL)
+				wl--;
+			if (wl == 0)
+				continue;
+			if (wl > sizeof cur)
+				wl = sizeof cur;
+			for (j = 0; j < wl; j++)
+				cur[j] = (char)(is_upper((unsigned char)w[j]) ?
+				    w[j] - 'A' + 'a' : w[j]);
+			if (pl > 0)
+				emit3(ts, pair, pl, cur, wl, NULL, 0);
+			memcpy(pair, "2:", 2);
+			memcpy(pair + 2, cur, wl);
+			pair[2 + wl] = ' ';
+			pl = wl + 3;
+		}
 	}
 }
 
@@ -1091,6 +1155,79 @@ one_header(struct tokset *ts, struct scratch *sc, struct arena *a,
 	    chew->len);
 }
 
+/* ---- structure tokens (BAYES_FEAT_HTML, BAYES_FEAT_MIME) ---- */
+
+#define BAYES_MAX_STRUCT_TOKENS	2000	/* HTML and MIME tokens */
+#define BAYES_MIME_VAL		40	/* bytes of a part's type kept */
+
+struct mime_arg {
+	struct tokset *ts;
+	const char *pfx;
+};
+
+/* "MT:text/html" for each part's Content-Type (up to ';'),
+ * "ME:base64" for each Content-Transfer-Encoding, lower-cased. */
+static int
+mime_tok(void *arg, const char *val, size_t len)
+{
+	struct mime_arg *ma = arg;
+	char v[BAYES_MIME_VAL];
+	size_t i, n = 0;
+
+	for (i = 0; i < len && (val[i] == ' ' || val[i] == '\t'); i++)
+		;
+	for (; i < len && n < sizeof v && val[i] != ';' && val[i] != ' ' &&
+	    val[i] != '\t'; i++)
+		v[n++] = (char)(is_upper((unsigned char)val[i]) ?
+		    val[i] - 'A' + 'a' : val[i]);
+	emit3(ma->ts, ma->pfx, 3, v, n, NULL, 0);
+	return 0;
+}
+
+static void
+struct_tokens(struct score_msg *sm, struct tokset *ts)
+{
+	if (BAYES_FEAT & BAYES_FEAT_HTML) {
+		struct sm_html *const *hs;
+		size_t nh = sm_html_all(sm, &hs), i, j;
+
+		for (i = 0; i < nh; i++) {
+			const struct sm_html *h = hs[i];
+			char num[32];
+			int r;
+
+			for (j = 0; j < h->ntag; j++)
+				emit3(ts, "HT:", 3, h->tag[j].name,
+				    strlen(h->tag[j].name), NULL, 0);
+			if (h->obfuscation > 0)
+				emit(ts, "HF:", 3, "obfu", 4);
+			if (h->image_area > 0)
+				emit(ts, "HF:", 3, "img", 3);
+			if (h->nscript > 0)
+				emit(ts, "HF:", 3, "script", 6);
+			if (h->font_low_contrast)
+				emit(ts, "HF:", 3, "lowc", 4);
+			if (h->has_title)
+				emit(ts, "HF:", 3, "title", 5);
+			/* rendered/raw ratio in tenths: markup-heavy mail */
+			r = (int)(h->ratio * 10);
+			(void)buf_fmt(num, sizeof num, "ratio%d", r);
+			emit(ts, "HF:", 3, num, strlen(num));
+			(void)buf_fmt(num, sizeof num, "nanch%d",
+			    h->nanchor > 9 ? 9 : (int)h->nanchor);
+			emit(ts, "HF:", 3, num, strlen(num));
+		}
+	}
+	if (BAYES_FEAT & BAYES_FEAT_MIME) {
+		struct mime_arg ma = { ts, "MT:" };
+
+		(void)sm_mimeheader(sm, "Content-Type", 0, mime_tok, &ma);
+		ma.pfx = "ME:";
+		(void)sm_mimeheader(sm, "Content-Transfer-Encoding", 0,
+		    mime_tok, &ma);
+	}
+}
+
 /* The whole message: headers, SA's metadata (X-Spam-Relays-*), the
  * rendered body and the URIs. */
 static void
@@ -1121,6 +1258,10 @@ tokenize_msg(struct score_msg *sm, struct tokset *ts)
 	n = sm_uris(sm, &uris);
 	for (i = 0; i < n; i++)
 		tokenize_line(ts, &sc, "", R_URI, uris[i], strlen(uris[i]));
+
+	ts->emitted = 0;
+	ts->limit = BAYES_MAX_STRUCT_TOKENS;
+	struct_tokens(sm, ts);
 
 	ts->emitted = 0;
 	ts->limit = BAYES_MAX_HDR_TOKENS;
@@ -1479,6 +1620,7 @@ static double
 bayes_combine_probs(double *probs, size_t n, double ns, double nh)
 {
 	size_t i, k = 0;
+	double r;
 
 	for (i = 0; i < n; i++)
 		if (fabs(probs[i] - 0.5) >= BAYES_MIN_STRENGTH)
@@ -1486,7 +1628,31 @@ bayes_combine_probs(double *probs, size_t n, double ns, double nh)
 	qsort(probs, k, sizeof *probs, cmp_strength);
 	if (k > BAYES_N_SIGNIFICANT)
 		k = BAYES_N_SIGNIFICANT;
-	return chi_combine(ns, nh, probs, k);
+	r = chi_combine(ns, nh, probs, k);
+	/*
+	 * Fisher's method says 0.5 both when nothing is known and when
+	 * strong tokens pull both ways (both tails saturate: most of the
+	 * public corpus's hard ham and a tenth of its later spam). Inside
+	 * the band, rank by Robinson's geometric means instead, which still
+	 * tell which side is stronger: the verdict stays "unsure" (the band
+	 * is SpamAssassin's BAYES_50 bin) but the score orders such mail
+	 * (ROC area on the hard protocol 0.9865 -> 0.9898, half/half
+	 * 0.99968 -> 0.99973, Bayes alone).
+	 */
+	if (r >= 0 && fabs(r - 0.5) < BAYES_TIE_BAND) {
+		double ls = 0, lh = 0, sp, hp;
+
+		for (i = 0; i < k; i++) {
+			ls += log(1.0 - probs[i]);
+			lh += log(probs[i]);
+		}
+		sp = 1.0 - exp(ls / (double)k);
+		hp = 1.0 - exp(lh / (double)k);
+		if (sp + hp > 0)
+			r = 0.5 + BAYES_TIE_BAND * 0.999 * (sp - hp) /
+			    (sp + hp);
+	}
+	return r;
 }
 
 static void

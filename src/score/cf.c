@@ -1778,6 +1778,11 @@ score_rules_load(const struct score_load_opts *o, struct score_rules **out,
 	r->required = 5.0;
 	r->score_set = o->score_set & 3;
 	r->pf_hs = o->prefilter_hs;
+	r->pf_cache_explicit = o->cache_dir != NULL;
+	if (o->cache_dir == NULL)
+		r->pf_cache_dir = xstrdup(SCORE_HS_CACHE_DEFAULT);
+	else if (*o->cache_dir != '\0')
+		r->pf_cache_dir = xstrdup(o->cache_dir);
 	c.r = r;
 	c.rstart = xstrdup("<");
 	c.rend = xstrdup(">");
@@ -1861,6 +1866,7 @@ score_rules_free(struct score_rules **rp)
 		free(r->hgroups[i].name);
 	free(r->hgroups);
 	rules_pf_free(r);
+	free(r->pf_cache_dir);
 	free(r);
 	*rp = NULL;
 }

@@ -18,10 +18,19 @@
  * struct score_eval_conf as the rule_state argument. Without one (NULL)
  * those functions answer -1 (cannot say).
  *
- * Per-message facts (the MIME summary, the date difference...) are
- * computed on each call: a score_msg has no slot for eval.c's cache, and
- * each walk is linear in the message and cheap next to the regex rules.
+ * Per-message facts (the MIME summary, the date difference, the From
+ * addresses, ImageInfo's image facts) are computed once and kept in the
+ * message's eval slot (sm_eval_slot); each walk is linear in the message.
+ *
+ * With these, every scored non-network eval rule of Debian's stock set
+ * runs (tests/score/load-report.sh): what is left needs DNS or
+ * cryptographic verification (DNSBL/URIBL, DKIM/ARC/DMARC, Razor, Pyzor,
+ * HashBL). Unscored sub-rule functions still missing:
+ * check_relays_unparseable (relays.c keeps no count), check_iframe_src
+ * (html.c keeps no uri types), check_stock_info (needs the first
+ * text/plain part rendered alone), check_dkim_dependable.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
@@ -76,7 +85,17 @@ struct namedlist {
 	size_t nglobs;
 };
 
+/* def_welcomelist_from_rcvd ADDR DOMAIN: one entry per pair. */
+struct rcvd_entry {
+	char *addr;		/* lower-cased glob (* and ?) */
+	char *domain;		/* lower-cased rDNS suffix or [IP/net] */
+};
+
 struct score_eval_conf {
+	struct rcvd_entry *def_rcvd;	/* def_welcomelist_from_rcvd */
+	size_t ndef_rcvd;
+	char **allows_relays;		/* welcomelist_allows_relays */
+	size_t nallows_relays;
 	struct strset fm_domains;	/* freemail_domains */
 	char **fm_wild;			/* freemail_domains with * or ? */
 	size_t nfm_wild;
@@ -195,6 +214,14 @@ score_eval_conf_free(struct score_eval_conf **ecp)
 	free(ec->fm_wild);
 	namedlists_free(ec->addrlists, ec->naddrlists);
 	namedlists_free(ec->urilists, ec->nurilists);
+	for (i = 0; i < ec->ndef_rcvd; i++) {
+		free(ec->def_rcvd[i].addr);
+		free(ec->def_rcvd[i].domain);
+	}
+	free(ec->def_rcvd);
+	for (i = 0; i < ec->nallows_relays; i++)
+		free(ec->allows_relays[i]);
+	free(ec->allows_relays);
 	free(ec);
 	*ecp = NULL;
 }
@@ -338,6 +365,41 @@ score_eval_conf_line(struct score_eval_conf *ec, const char *key,
 		}
 		return 1;
 	}
+	if (strcmp(key, "def_welcomelist_from_rcvd") == 0 ||
+	    strcmp(key, "def_whitelist_from_rcvd") == 0) {
+		char d[MSG_MAX_NAME + 256];
+
+		/* Conf.pm: exactly /^\S+\s+\S+$/ */
+		if (!next_word(&p, end, w, sizeof(w)) ||
+		    !next_word(&p, end, d, sizeof(d)) ||
+		    next_word(&p, end, name, sizeof(name)))
+			return err_set(e, ERR_PERM, "%s: expected ADDR DOMAIN",
+			    key);
+		if (++ec->items > EV_MAX_LIST_ITEMS)
+			return err_set(e, ERR_PERM, "too many list entries");
+		lower(w);
+		lower(d);
+		ec->def_rcvd = xreallocarray(ec->def_rcvd, ec->ndef_rcvd + 1,
+		    sizeof(*ec->def_rcvd));
+		ec->def_rcvd[ec->ndef_rcvd].addr = xstrdup(w);
+		ec->def_rcvd[ec->ndef_rcvd].domain = xstrdup(d);
+		ec->ndef_rcvd++;
+		return 1;
+	}
+	if (strcmp(key, "welcomelist_allows_relays") == 0 ||
+	    strcmp(key, "whitelist_allows_relays") == 0) {
+		while (next_word(&p, end, w, sizeof(w))) {
+			if (++ec->items > EV_MAX_LIST_ITEMS)
+				return err_set(e, ERR_PERM, "too many list "
+				    "entries");
+			lower(w);
+			ec->allows_relays = xreallocarray(ec->allows_relays,
+			    ec->nallows_relays + 1,
+			    sizeof(*ec->allows_relays));
+			ec->allows_relays[ec->nallows_relays++] = xstrdup(w);
+		}
+		return 1;
+	}
 	if (strcmp(key, "delist_uri_host") == 0) {
 		/* without a name: every list; entries are removed */
 		return 1;
@@ -467,16 +529,14 @@ get_list_lc(struct score_msg *sm, const char *name, char **out, size_t max)
 
 /* A Perl regex given as an argument (compile_regexp with strict 0: a
  * bare pattern, or /re/flags). 1 match, 0 none, -1 bad pattern. */
+static int re_match_n(const char *re, size_t rl, uint32_t opt,
+    const char *s, size_t len);
+
 static int
 re_match(const char *re, int icase, const char *s, size_t len)
 {
-	pcre2_code *code;
-	pcre2_match_data *md;
-	pcre2_match_context *mc;
 	uint32_t opt = icase ? PCRE2_CASELESS : 0;
 	size_t rl = strlen(re);
-	int ec, rc;
-	PCRE2_SIZE eo;
 
 	if (rl >= 2 && re[0] == '/') {
 		const char *last = strrchr(re + 1, '/');
@@ -498,6 +558,20 @@ re_match(const char *re, int icase, const char *s, size_t len)
 			rl = (size_t)(last - re);
 		}
 	}
+	return re_match_n(re, rl, opt, s, len);
+}
+
+/* A bare pattern re[0..rl) with pcre2 options: 1, 0, -1 bad pattern. */
+static int
+re_match_n(const char *re, size_t rl, uint32_t opt, const char *s,
+    size_t len)
+{
+	pcre2_code *code;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	int ec, rc;
+	PCRE2_SIZE eo;
+
 	code = pcre2_compile((PCRE2_SPTR)re, rl, opt, &ec, &eo, NULL);
 	if (code == NULL)
 		return -1;
@@ -1003,6 +1077,7 @@ struct evcache {
 	int from_done;
 	char **from;
 	size_t nfrom;
+	struct imginfo *img;	/* ImageInfo's facts, once computed */
 };
 
 static struct evcache *
@@ -3973,6 +4048,1078 @@ chk3(const char *const *a, size_t n, struct err *e)
 	return need_args(n, 3, e);
 }
 
+/* ---- ImageInfo (Plugin/ImageInfo.pm) ---- */
+
+/*
+ * _get_images: every leaf part whose type is image/gif, image/png,
+ * image/jpeg or image/jpg and whose Content-Transfer-Encoding is base64
+ * is counted for its type; its dimensions are read from the decoded
+ * data as the %get_details subs do (GIF: the logical screen of the
+ * 13-byte header; PNG: the IHDR chunk; JPEG: the first SOFn marker) and
+ * add height x width to the type's pixel coverage, the "HxW" set and the
+ * part's name to the name set. Type 0 is 'all' (the sums).
+ */
+#define EV_IMG_TYPES		4	/* all, gif, png, jpeg */
+#define EV_MAX_IMG_DEMS		64	/* distinct "HxW" kept per type */
+#define EV_MAX_IMG_NAMES	64	/* distinct image names kept */
+#define EV_IMG_GIF_HEAD		13	/* ImageInfo decodes 13 bytes of a GIF */
+
+struct imgdem {
+	unsigned long h, w;
+};
+
+struct imginfo {
+	unsigned long count[EV_IMG_TYPES];
+	double pc[EV_IMG_TYPES];	/* may pass 2^64 (PNG: 32-bit sides) */
+	struct imgdem dem[EV_IMG_TYPES][EV_MAX_IMG_DEMS];
+	size_t ndem[EV_IMG_TYPES];
+	const char *name[EV_MAX_IMG_NAMES];
+	size_t nname;
+};
+
+static const char *const img_types[EV_IMG_TYPES] = {
+	"all", "gif", "png", "jpeg"
+};
+
+static int
+img_type(const char *t)
+{
+	int i;
+
+	for (i = 0; i < EV_IMG_TYPES; i++)
+		if (strcmp(t, img_types[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void
+img_dem_add(struct imginfo *ii, int t, unsigned long h, unsigned long w)
+{
+	size_t i;
+
+	for (i = 0; i < ii->ndem[t]; i++)
+		if (ii->dem[t][i].h == h && ii->dem[t][i].w == w)
+			return;
+	if (ii->ndem[t] < EV_MAX_IMG_DEMS) {
+		ii->dem[t][ii->ndem[t]].h = h;
+		ii->dem[t][ii->ndem[t]].w = w;
+		ii->ndem[t]++;
+	}
+}
+
+static void
+img_name_add(struct imginfo *ii, const char *name)
+{
+	size_t i;
+
+	if (name == NULL || *name == '\0')
+		return;
+	for (i = 0; i < ii->nname; i++)
+		if (strcmp(ii->name[i], name) == 0)
+			return;
+	if (ii->nname < EV_MAX_IMG_NAMES)
+		ii->name[ii->nname++] = name;
+}
+
+static unsigned long
+be16(const unsigned char *p)
+{
+	return ((unsigned long)p[0] << 8) | p[1];
+}
+
+static unsigned long
+be32(const unsigned char *p)
+{
+	return ((unsigned long)p[0] << 24) | ((unsigned long)p[1] << 16) |
+	    ((unsigned long)p[2] << 8) | p[3];
+}
+
+/* The GIF sub: "GIF87a"/"GIF89a", then width and height (little
+ * endian). 0 (size in *h_out, *w_out), or -1. */
+static int
+img_gif(const unsigned char *d, size_t n, unsigned long *h_out,
+    unsigned long *w_out)
+{
+	if (n < 10 || memcmp(d, "GIF8", 4) != 0 || (d[4] != '7' &&
+	    d[4] != '9') || d[5] != 'a')
+		return -1;
+	*w_out = d[6] | ((unsigned long)d[7] << 8);
+	*h_out = d[8] | ((unsigned long)d[9] << 8);
+	return 0;
+}
+
+/* The PNG sub. Like ImageInfo's loop it steps 8 bytes at a time without
+ * skipping chunk data (the IHDR chunk comes first in any real PNG). */
+static int
+img_png(const unsigned char *d, size_t n, unsigned long *h_out,
+    unsigned long *w_out)
+{
+	size_t pos = 8;
+
+	if (n < 8 || memcmp(d, "\x89PNG\r\n\x1a\n", 8) != 0)
+		return -1;
+	while (pos < n) {
+		unsigned long len;
+		const unsigned char *type;
+
+		if (n - pos < 8)
+			return -1;	/* unpack("Na4") on a short string */
+		len = be32(d + pos);
+		type = d + pos + 4;
+		pos += 8;
+		if (memcmp(type, "IEND", 4) == 0)
+			return -1;
+		if (memcmp(type, "IHDR", 4) != 0 || len != 13)
+			continue;
+		if (n - pos < 8)
+			return -1;
+		*w_out = be32(d + pos);
+		*h_out = be32(d + pos + 4);
+		return 0;
+	}
+	return -1;
+}
+
+/* The JPEG sub: walk the markers from SOI to the first SOFn (C0-C3,
+ * C5-C7, C9-CB, CD-CF), stopping at SOS (DA), EOI (D9) or garbage. */
+static int
+img_jpeg(const unsigned char *d, size_t n, unsigned long *h_out,
+    unsigned long *w_out)
+{
+	size_t pos = 2;
+
+	if (n < 2 || d[0] != 0xff || d[1] != 0xd8)
+		return -1;
+	while (n - pos >= 4) {
+		unsigned mark = d[pos + 1];
+		unsigned long len = be16(d + pos + 2);
+		size_t blen;
+
+		if (d[pos] != 0xff || mark == 0xda || mark == 0xd9 || len < 2)
+			return -1;
+		pos += 4;
+		blen = len - 2 < n - pos ? len - 2 : n - pos;
+		if ((mark >= 0xc0 && mark <= 0xc3) || (mark >= 0xc5 &&
+		    mark <= 0xc7) || (mark >= 0xc9 && mark <= 0xcb) ||
+		    (mark >= 0xcd && mark <= 0xcf)) {
+			/* unpack("CnnC") of a short block gives undef: 0 */
+			*h_out = blen >= 3 ? be16(d + pos + 1) : 0;
+			*w_out = blen >= 5 ? be16(d + pos + 3) : 0;
+			return 0;
+		}
+		pos += blen;
+	}
+	return -1;
+}
+
+/* Message.pm _parse_normal: the part's name is Content-Disposition's
+ * /name=\s*"?([^";]+)"?/i (filename= too), else Content-Type's name. */
+static const char *
+img_part_name(struct arena *a, const struct mime_part *p)
+{
+	const struct hdr *h = mime_hdr_find(p, "Content-Disposition");
+
+	if (h != NULL) {
+		const char *v = hdr_unfold(a, h->value), *s = v;
+
+		while ((s = strcasestr(s, "name=")) != NULL) {
+			size_t k;
+
+			s += 5;
+			while (*s == ' ' || *s == '\t' || *s == '\n' ||
+			    *s == '\r' || *s == '\f')
+				s++;
+			if (*s == '"')
+				s++;
+			k = strcspn(s, "\";");
+			if (k > 0)
+				return arena_strndup(a, s, k);
+		}
+	}
+	return mime_param(&p->ctype, "name");
+}
+
+struct imgwalk {
+	struct imginfo *ii;
+	struct arena *a;
+};
+
+static int
+img_cb(struct mime_part *p, void *arg)
+{
+	struct imgwalk *w = arg;
+	struct imginfo *ii = w->ii;
+	const char *ct = p->ctype.value, *sub;
+	struct buf dec = BUF_INIT;
+	unsigned long h = 0, wd = 0;
+	int t, r = -1;
+	char *cte;
+
+	/* find_parts(qr@^image/(?:gif|png|jpe?g)$@, 1): leaves only */
+	if (p->children != NULL || ct == NULL || strncmp(ct, "image/", 6) != 0)
+		return 0;
+	sub = ct + 6;
+	if (strcmp(sub, "jpg") == 0)
+		sub = "jpeg";
+	if ((t = img_type(sub)) <= 0)
+		return 0;
+	cte = part_hdr_lc(w->a, p, "Content-Transfer-Encoding");
+	cte += strspn(cte, " \t\r\n");
+	if (strncmp(cte, "base64", 6) != 0 || cte[6 + strspn(cte + 6,
+	    " \t\r\n")] != '\0')
+		return 0;
+	if (t == 1) {
+		/* decode(13): base64 of the first 13 bytes is 20 chars; take
+		 * more since line ends and junk are skipped */
+		size_t k = p->body.len < 64 ? p->body.len : 64;
+
+		base64_decode(&dec, p->body.p, k);
+		if (dec.len > EV_IMG_GIF_HEAD)
+			dec.len = EV_IMG_GIF_HEAD;
+		r = img_gif((const unsigned char *)dec.data, dec.len, &h, &wd);
+	} else {
+		base64_decode(&dec, p->body.p, p->body.len);
+		if (t == 2)
+			r = img_png((const unsigned char *)dec.data, dec.len,
+			    &h, &wd);
+		else
+			r = img_jpeg((const unsigned char *)dec.data, dec.len,
+			    &h, &wd);
+	}
+	buf_free(&dec);
+	if (r == 0 && h > 0 && wd > 0) {
+		ii->pc[t] += (double)h * (double)wd;
+		img_dem_add(ii, t, h, wd);
+		img_name_add(ii, img_part_name(w->a, p));
+	}
+	ii->count[t]++;
+	return 0;
+}
+
+static const struct imginfo *
+img_info(struct score_msg *sm)
+{
+	struct evcache *c = cache_of(sm);
+	struct imginfo *ii;
+	struct imgwalk w;
+	struct msg *m = sm_msg(sm);
+	size_t i;
+	int t;
+
+	if (c != NULL && c->img != NULL)
+		return c->img;
+	ii = arena_zalloc(sm_arena(sm), sizeof(*ii));
+	if (m->mime == NULL)
+		mime_parse(m);
+	if (m->mime != NULL) {
+		w.ii = ii;
+		w.a = sm_arena(sm);
+		mime_walk(m->mime, img_cb, &w);
+	}
+	for (t = 1; t < EV_IMG_TYPES; t++) {
+		ii->pc[0] += ii->pc[t];
+		ii->count[0] += ii->count[t];
+		for (i = 0; i < ii->ndem[t]; i++)
+			img_dem_add(ii, 0, ii->dem[t][i].h, ii->dem[t][i].w);
+	}
+	if (c != NULL)
+		c->img = ii;
+	return ii;
+}
+
+/* ImageInfo result_check(min, max, value, nomaxequal) */
+static int
+img_result_check(const char *min, const char *max, double v, int nomaxeq)
+{
+	if (v < num(min))
+		return 0;
+	if (max != NULL && v > num(max))
+		return 0;
+	if (nomaxeq && max != NULL && v == num(max))
+		return 0;
+	return 1;
+}
+
+static int
+ev_image_count(struct score_msg *sm, const char *const *a, size_t n,
+    void *st)
+{
+	int t;
+
+	(void)st;
+	if (n < 2)
+		return 0;
+	if ((t = img_type(a[0])) < 0)
+		return 0;	/* count_$type undefined */
+	return img_result_check(a[1], n > 2 ? a[2] : NULL,
+	    (double)img_info(sm)->count[t], 0);
+}
+
+static int
+ev_pixel_coverage(struct score_msg *sm, const char *const *a, size_t n,
+    void *st)
+{
+	int t;
+
+	(void)st;
+	if (n < 2 || (t = img_type(a[0])) < 0)
+		return 0;
+	return img_result_check(a[1], n > 2 ? a[2] : NULL,
+	    img_info(sm)->pc[t], 0);
+}
+
+static int
+ev_image_named(struct score_msg *sm, const char *const *a, size_t n,
+    void *st)
+{
+	const struct imginfo *ii;
+	size_t i;
+
+	(void)st;
+	if (n < 1)
+		return 0;
+	ii = img_info(sm);
+	for (i = 0; i < ii->nname; i++)
+		if (strcmp(ii->name[i], a[0]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+ev_image_name_regex(struct score_msg *sm, const char *const *a, size_t n,
+    void *st)
+{
+	const struct imginfo *ii;
+	size_t i;
+
+	(void)st;
+	if (n < 1)
+		return 0;
+	ii = img_info(sm);
+	for (i = 0; i < ii->nname; i++)
+		/* $name =~ /$re/: the argument is the bare pattern (slashes
+		 * in it are literal) */
+		if (re_match_n(a[0], strlen(a[0]), 0, ii->name[i],
+		    strlen(ii->name[i])) == 1)
+			return 1;
+	return 0;
+}
+
+/*
+ * image_to_text_ratio(type, min, max): length of the text the rule sees
+ * over the pixel coverage, max itself excluded. Known difference: the
+ * eval interface does not say whether the rule is body or rawbody, so
+ * the rendered body (with the Subject, as body rules see it) is used for
+ * both; a rawbody rule in SpamAssassin measures the undecoded-HTML text.
+ */
+static int
+ev_image_to_text_ratio(struct score_msg *sm, const char *const *a, size_t n,
+    void *st)
+{
+	const struct span *l;
+	size_t nl, i, len = 0;
+	double pc;
+	int t;
+
+	(void)st;
+	if (n < 3 || (t = img_type(a[0])) < 0)
+		return 0;
+	pc = img_info(sm)->pc[t];
+	nl = sm_body(sm, &l);
+	for (i = 0; i < nl; i++)
+		len += l[i].len;
+	if (len == 0 || !(pc > 0))
+		return 0;
+	return img_result_check(a[1], a[2], (double)len / pc, 1);
+}
+
+static int
+ev_image_size_exact(struct score_msg *sm, const char *const *a, size_t n,
+    void *st)
+{
+	const struct imginfo *ii;
+	char want[64], have[64];
+	size_t i;
+	int t;
+
+	(void)st;
+	if (n < 3 || (t = img_type(a[0])) < 0)
+		return 0;
+	/* the hash key "${height}x${width}" against the arguments as
+	 * written */
+	if ((size_t)snprintf(want, sizeof(want), "%sx%s", a[1], a[2]) >=
+	    sizeof(want))
+		return 0;
+	ii = img_info(sm);
+	for (i = 0; i < ii->ndem[t]; i++) {
+		snprintf(have, sizeof(have), "%lux%lu", ii->dem[t][i].h,
+		    ii->dem[t][i].w);
+		if (strcmp(have, want) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+ev_image_size_range(struct score_msg *sm, const char *const *a, size_t n,
+    void *st)
+{
+	const struct imginfo *ii;
+	size_t i;
+	int t;
+
+	(void)st;
+	if (n < 3 || (t = img_type(a[0])) < 0)
+		return 0;
+	ii = img_info(sm);
+	for (i = 0; i < ii->ndem[t]; i++) {
+		double h = (double)ii->dem[t][i].h, w = (double)ii->dem[t][i].w;
+
+		if (h < num(a[1]) || w < num(a[2]))
+			continue;
+		if (n > 3 && h > num(a[3]))
+			continue;
+		if (n > 4 && w > num(a[4]))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- WLBLEval: the relays the _rcvd checks look at ---- */
+
+/*
+ * _check_addr_matches_rcvd and _check_welcomelist_rcvd: the first
+ * untrusted relay when there is one, else every trusted relay. Returns
+ * how many (pointers into out[]).
+ */
+static size_t
+rcvd_relays(struct score_msg *sm, const struct sm_relay **out, size_t max)
+{
+	const struct sm_relay *r;
+	size_t n = sm_relays(sm, &r), i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (!r[i].intl) {
+			out[0] = &r[i];
+			return max > 0 ? 1 : 0;
+		}
+	for (i = 0; i < n && k < max; i++)
+		out[k++] = &r[i];
+	return k;
+}
+
+#define EV_MAX_WL_RELAYS	64	/* trusted relays looked at */
+
+/* WLBLEval check_mailfrom_matches_rcvd: the envelope sender's registrable
+ * domain is the one of the (last untrusted) relay's reverse name. */
+static int
+ev_check_mailfrom_matches_rcvd(struct score_msg *sm, const char *const *a,
+    size_t n, void *st)
+{
+	const struct sm_relay *rl[EV_MAX_WL_RELAYS];
+	const char *sender = get_first(sm, "EnvelopeFrom:addr"), *at, *dom;
+	char adrd[SM_DOMAIN_BUF], rlyd[SM_DOMAIN_BUF];
+	size_t nr, i;
+
+	(void)a;
+	(void)n;
+	(void)st;
+	/* / \@ ( [^\@]+ \. [^\@]+ ) \z/x */
+	if ((at = strrchr(sender, '@')) == NULL)
+		return 0;
+	dom = at + 1;
+	if (*dom == '\0' || strchr(dom, '.') == NULL || dom[0] == '.' ||
+	    dom[strlen(dom) - 1] == '.')
+		return 0;
+	if ((nr = rcvd_relays(sm, rl, EV_MAX_WL_RELAYS)) == 0)
+		return 0;
+	sm_trim_domain(dom, strlen(dom), adrd);
+	for (i = 0; i < nr; i++) {
+		const char *rd = rl[i]->rdns;
+
+		if (rd == NULL || *rd == '\0')
+			continue;
+		sm_trim_domain(rd, strlen(rd), rlyd);
+		if (strcmp(adrd, rlyd) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The IPv4/IPv6 address in s into 16 bytes (IPv4 mapped); 4 or 16 as
+ * the family's bits / 8, or 0. */
+static int
+ip_bytes(const char *s, unsigned char *out)
+{
+	unsigned char v4[4];
+
+	if (inet_pton(AF_INET, s, v4) == 1) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, v4, 4);
+		return 4;
+	}
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 16;
+	return 0;
+}
+
+/* NetAddr::IP->new($wl)->contains($relay) for "ADDR" or "ADDR/LEN". */
+static int
+ip_cidr_contains(const char *wl, const char *ip)
+{
+	char addr[INET6_ADDRSTRLEN + 8];
+	unsigned char net[16], host[16];
+	const char *slash = strchr(wl, '/');
+	size_t al = slash != NULL ? (size_t)(slash - wl) : strlen(wl);
+	unsigned long bits;
+	int fam, i;
+
+	if (al >= sizeof(addr))
+		return 0;
+	memcpy(addr, wl, al);
+	addr[al] = '\0';
+	if ((fam = ip_bytes(addr, net)) == 0 || ip_bytes(ip, host) == 0)
+		return 0;
+	bits = fam == 4 ? 32 : 128;
+	if (slash != NULL) {
+		char *e;
+
+		bits = strtoul(slash + 1, &e, 10);
+		if (*e != '\0' || bits > (fam == 4 ? 32UL : 128UL))
+			return 0;
+	}
+	if (fam == 4)
+		bits += 96;
+	for (i = 0; i < 16 && bits > 0; i++) {
+		unsigned m = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+
+		if ((net[i] & m) != (host[i] & m))
+			return 0;
+		bits = bits >= 8 ? bits - 8 : 0;
+	}
+	return 1;
+}
+
+/* One (def_)welcomelist_from_rcvd domain against one relay. */
+static int
+rcvd_entry_match(const char *domain, const struct sm_relay *r)
+{
+	size_t dl = strlen(domain);
+
+	/* m{^ \[ (.*) \] ( / \d{1,3} )? \z}sx */
+	if (dl >= 2 && domain[0] == '[') {
+		const char *close = strrchr(domain, ']');
+		char wl[INET6_ADDRSTRLEN + 8];
+		size_t k;
+
+		if (close != NULL && (close[1] == '\0' || (close[1] == '/' &&
+		    strspn(close + 2, "0123456789") == strlen(close + 2) &&
+		    strlen(close + 2) >= 1 && strlen(close + 2) <= 3))) {
+			k = (size_t)(close - domain - 1);
+			if (k + strlen(close + 1) >= sizeof(wl))
+				return 0;
+			memcpy(wl, domain + 1, k);
+			strcpy(wl + k, close + 1);
+			if (r->ip == NULL || *r->ip == '\0')
+				return 0;
+			if (strspn(wl, "0123456789.") == strlen(wl)) {
+				unsigned d1, d2, d3, d4;
+				char x, pre[sizeof(wl) + 1];
+
+				if (sscanf(wl, "%u.%u.%u.%u%c", &d1, &d2, &d3,
+				    &d4, &x) == 4)
+					return strcmp(wl, r->ip) == 0;
+				/* a classful subnet: s/\.*\z/./ */
+				k = strlen(wl);
+				while (k > 0 && wl[k - 1] == '.')
+					k--;
+				memcpy(pre, wl, k);
+				pre[k++] = '.';
+				return strncmp(r->ip, pre, k) == 0;
+			}
+			return ip_cidr_contains(wl, r->ip);
+		}
+	}
+	/* by rdns: /(?:^|\.)\Q$domain\E$/i */
+	if (r->rdns != NULL) {
+		size_t rl = strlen(r->rdns);
+
+		if (rl >= dl && strcasecmp(r->rdns + rl - dl, domain) == 0 &&
+		    (rl == dl || r->rdns[rl - dl - 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+/* _check_welcomelist_rcvd: 1 welcomed, -1 listed but relayed elsewhere
+ * (not exempted by welcomelist_allows_relays), 0 not listed. */
+static int
+rcvd_list_check(struct score_msg *sm, const struct score_eval_conf *ec,
+    const struct rcvd_entry *l, size_t nl, const char *addr)
+{
+	const struct sm_relay *rl[EV_MAX_WL_RELAYS];
+	size_t nr = rcvd_relays(sm, rl, EV_MAX_WL_RELAYS), i, k;
+	int forged = 0;
+
+	if (nr == 0)
+		return 0;
+	for (i = 0; i < nl; i++) {
+		if (!glob_match(l[i].addr, addr))
+			continue;
+		for (k = 0; k < nr; k++)
+			if (rcvd_entry_match(l[i].domain, rl[k]))
+				return 1;
+		forged = -1;
+	}
+	if (forged)
+		for (i = 0; i < ec->nallows_relays; i++)
+			if (glob_match(ec->allows_relays[i], addr))
+				return 0;
+	return forged;
+}
+
+/* WLBLEval check_from_in_default_welcomelist: a From-like address in
+ * def_welcomelist_from_rcvd, relayed by the listed host or network. */
+static int
+ev_check_from_in_default_welcomelist(struct score_msg *sm,
+    const char *const *a, size_t n, void *st)
+{
+	const struct score_eval_conf *ec = st;
+	char *ad[EV_MAX_ADDRS];
+	size_t na, i;
+
+	(void)a;
+	(void)n;
+	if (ec == NULL)
+		return -1;
+	if (ec->ndef_rcvd == 0)
+		return 0;
+	na = all_from_addrs(sm, ad, EV_MAX_ADDRS);
+	for (i = 0; i < na; i++)
+		if (rcvd_list_check(sm, ec, ec->def_rcvd, ec->ndef_rcvd,
+		    ad[i]) == 1)
+			return 1;
+	return 0;
+}
+
+/* ---- HTTPSMismatch and URIEval over HTML anchors ---- */
+
+/*
+ * HTML.pm's uri_detail per text/html part: each distinct <a> href with
+ * the list of its anchor texts. The eval functions iterate it as
+ * "foreach $k (keys uri_detail) { foreach (anchor_text) }"; the order
+ * does not change their answers. Anchors are few (SM_HTML_MAX_URIS), so
+ * a quadratic grouping is fine.
+ */
+
+/* IS_IP_ADDRESS, loosely: dotted quad or something with a colon that
+ * inet_pton takes as IPv6. */
+static int
+is_ip_literal(const char *s, size_t n)
+{
+	char b[INET6_ADDRSTRLEN + 1];
+	unsigned char x[16];
+
+	if (n == 0 || n >= sizeof(b))
+		return 0;
+	memcpy(b, s, n);
+	b[n] = '\0';
+	return inet_pton(AF_INET, b, x) == 1 || inet_pton(AF_INET6, b, x) == 1;
+}
+
+/* m@^https?://([^/:?#]+)@i: the host of an http(s) href. */
+static int
+href_host(const char *u, const char **h_out, size_t *n_out)
+{
+	size_t k;
+
+	if (strncasecmp(u, "http://", 7) == 0)
+		u += 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		u += 8;
+	else
+		return 0;
+	k = strcspn(u, "/:?#");
+	if (k == 0)
+		return 0;
+	*h_out = u;
+	*n_out = k;
+	return 1;
+}
+
+/* check_https_http_mismatch(minanchors, maxanchors) */
+static int
+ev_check_https_http_mismatch(struct score_msg *sm, const char *const *a,
+    size_t n, void *st)
+{
+	struct sm_html *const *all;
+	size_t nall = sm_html_all(sm, &all), p, i, j;
+	double minanchors = n > 0 && num(a[0]) != 0 ? num(a[0]) : 1;
+
+	(void)st;
+	for (p = 0; p < nall; p++) {
+		const struct sm_html *h = all[p];
+		unsigned anchors = 0;
+		int hit = 0;
+
+		if (h->anchor_uri == NULL)
+			continue;
+		for (i = 0; i < h->nanchor; i++) {
+			char uri[SM_DOMAIN_BUF], dom[SM_DOMAIN_BUF];
+			const char *hs;
+			size_t hn, ul;
+
+			/* once per distinct href */
+			for (j = 0; j < i; j++)
+				if (strcmp(h->anchor_uri[j],
+				    h->anchor_uri[i]) == 0)
+					break;
+			if (j < i)
+				continue;
+			if (!href_host(h->anchor_uri[i], &hs, &hn) ||
+			    is_ip_literal(hs, hn))
+				continue;
+			ul = sm_trim_domain(hs, hn, uri);
+			/* uri_to_domain + is_domain_valid of the trimmed
+			 * name: a known TLD */
+			if (ul == 0 || !sm_domain_valid(uri, ul))
+				continue;
+			anchors++;
+			if (hit)
+				continue;
+			for (j = i; j < h->nanchor; j++) {
+				const char *t = h->anchor[j], *m;
+				size_t k;
+
+				if (strcmp(h->anchor_uri[j], h->anchor_uri[i])
+				    != 0)
+					continue;
+				/* m@https://([^\s/:?#]+)@i */
+				if ((m = strcasestr(t, "https://")) == NULL)
+					continue;
+				m += 8;
+				k = strcspn(m, " \t\n\r\f\v/:?#");
+				if (k == 0)
+					continue;
+				if (!is_ip_literal(m, k)) {
+					size_t dl = sm_trim_domain(m, k, dom);
+
+					if (dl == 0 || !sm_domain_valid(dom,
+					    dl))
+						continue;
+				} else {
+					memcpy(dom, m, k);
+					dom[k] = '\0';
+				}
+				if (strcmp(uri, dom) == 0)
+					continue;
+				hit = 1;
+				break;
+			}
+		}
+		if (hit && anchors >= minanchors && (n < 2 ||
+		    is_undef(a[1]) || anchors < num(a[1])))
+			return 1;
+	}
+	return 0;
+}
+
+/* m%^https?:/+(?:[^\@/]+\@)?\d+\.\d+\.\d+\.\d+%i (https only when ssl) */
+static int
+ip_href(const char *u, int https_only)
+{
+	if (strncasecmp(u, "https:", 6) == 0)
+		u += 6;
+	else if (!https_only && strncasecmp(u, "http:", 5) == 0)
+		u += 5;
+	else
+		return 0;
+	while (*u == '/')
+		u++;
+	{
+		size_t k = strcspn(u, "@/");
+
+		if (u[k] == '@' && k > 0)
+			u += k + 1;
+	}
+	{
+		unsigned d1, d2, d3, d4;
+		int c = 0;
+
+		return sscanf(u, "%u.%u.%u.%u%n", &d1, &d2, &d3, &d4, &c) == 4 &&
+		    c > 0 && isdigit((unsigned char)u[0]);
+	}
+}
+
+/* URIEval check_https_ip_mismatch: an anchor to a bare IP address whose
+ * text mentions https: (and is not itself an https IP link). */
+static int
+ev_check_https_ip_mismatch(struct score_msg *sm, const char *const *a,
+    size_t n, void *st)
+{
+	struct sm_html *const *all;
+	size_t nall = sm_html_all(sm, &all), p, i;
+
+	(void)a;
+	(void)n;
+	(void)st;
+	for (p = 0; p < nall; p++) {
+		const struct sm_html *h = all[p];
+
+		if (h->anchor_uri == NULL)
+			continue;
+		for (i = 0; i < h->nanchor; i++) {
+			if (!ip_href(h->anchor_uri[i], 0))
+				continue;
+			if (ip_href(h->anchor[i], 1))
+				continue;
+			if (strcasestr(h->anchor[i], "https:") != NULL)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- HeaderEval: forged webmail Received: trails (unscored sub-rules
+ * of the CONFIRMED_FORGED / MULTI_FORGED metas) ---- */
+
+/* /\b<dom>$/i on From:addr */
+static int
+from_ends_word(struct score_msg *sm, const char *dom)
+{
+	const char *from = get_first(sm, "From:addr");
+	size_t fl = strlen(from), dl = strlen(dom);
+
+	if (fl < dl || strcasecmp(from + fl - dl, dom) != 0)
+		return 0;
+	return fl == dl || !(isalnum((unsigned char)from[fl - dl - 1]) ||
+	    from[fl - dl - 1] == '_');
+}
+
+/* _check_for_forged_hotmail_received_headers: the
+ * hotmail_addr_with_forged_hotmail_received half (a Received: that
+ * HELO'd as hotmail.com without coming from Hotmail). */
+static int
+ev_check_for_forged_hotmail_received_headers(struct score_msg *sm,
+    const char *const *a, size_t n, void *st)
+{
+	const char *rc, *ipv, *orgv;
+	int ip, org;
+	size_t rl;
+
+	rc = rcvd_flat(sm, "Received");
+	rl = strlen(rc);
+	if (re_fixed(18, rc, rl) == 1 || msn_groups(sm))
+		return 0;
+	ipv = get(sm, "X-Originating-Ip", NULL);
+	orgv = get(sm, "X-OriginatorOrg", NULL);
+	ip = re_fixed(19, ipv, strlen(ipv)) == 1 &&
+	    strpbrk(ipv, "0123456789") != NULL;
+	org = re_fixed(20, orgv, strlen(orgv)) == 1;
+	if (ev_gated_through_received_hdr_remover(sm, a, n, st))
+		return 0;
+	if ((ip && re_fixed(21, rc, rl) == 1) ||
+	    (org && re_fixed(22, rc, rl) == 1) ||
+	    (org && re_fixed(23, rc, rl) == 1) ||
+	    (ip && re_fixed(24, rc, rl) == 1) ||
+	    (ip && re_fixed(25, rc, rl) == 1) ||
+	    (ip && re_fixed(26, rc, rl) == 1))
+		return 0;
+	return re_fixed(27, rc, rl) == 1;
+}
+
+static int
+ev_check_for_forged_eudoramail_received_headers(struct score_msg *sm,
+    const char *const *a, size_t n, void *st)
+{
+	const char *rc, *ipv;
+
+	if (!from_ends_word(sm, "eudoramail.com"))
+		return 0;
+	rc = rcvd_flat(sm, "Received");
+	ipv = get(sm, "X-Sender-Ip", NULL);
+	if (ev_gated_through_received_hdr_remover(sm, a, n, st))
+		return 0;
+	if (re_match_n("by \\S*whowhere.com\\;", 20, 0, rc, strlen(rc)) == 1 &&
+	    re_match_n(RE_IP, strlen(RE_IP), 0, ipv, strlen(ipv)) == 1 &&
+	    strpbrk(ipv, "0123456789") != NULL)
+		return 0;
+	return 1;
+}
+
+static int
+ev_check_for_forged_juno_received_headers(struct score_msg *sm,
+    const char *const *a, size_t n, void *st)
+{
+	const char *xorig, *xmailer, *rc;
+	size_t rl;
+
+	if (!from_ends_word(sm, "juno.com"))
+		return 0;
+	if (ev_gated_through_received_hdr_remover(sm, a, n, st))
+		return 0;
+	xorig = get(sm, "X-Originating-IP", NULL);
+	xmailer = get(sm, "X-Mailer", NULL);
+	rc = get(sm, "Received", NULL);	/* not flattened: "." stops at \n */
+	rl = strlen(rc);
+	if (*xorig != '\0') {
+		static const char re1[] = "from.*\\b(?:juno|untd)\\.com.*"
+		    "[\\[\\(]" RE_IP "[\\]\\)].*by";
+		static const char re2[] = " cookie\\.(?:juno|untd)\\.com ";
+
+		if (re_match_n(re1, sizeof(re1) - 1, 0, rc, rl) != 1 &&
+		    re_match_n(re2, sizeof(re2) - 1, 0, rc, rl) != 1)
+			return 1;
+		if (strstr(xmailer, "Juno ") == NULL)
+			return 1;
+	} else {
+		static const char re3[] = "from.*\\bmail\\.com.*\\[" RE_IP
+		    "\\].*by";
+		static const char re4[] = "from (webmail\\S+\\.untd\\.com) "
+		    "\\(\\1 \\[" RE_IP "\\]\\) by";
+		static const char re5[] = "\\bmail\\.com";
+		static const char re6[] = "^Webmail Version \\d";
+
+		if (re_match_n(re3, sizeof(re3) - 1, 0, rc, rl) == 1) {
+			if (re_match_n(re5, sizeof(re5) - 1, 0, xmailer,
+			    strlen(xmailer)) != 1)
+				return 1;
+		} else if (re_match_n(re4, sizeof(re4) - 1, 0, rc, rl) == 1) {
+			if (re_match_n(re6, sizeof(re6) - 1, 0, xmailer,
+			    strlen(xmailer)) != 1)
+				return 1;
+		} else
+			return 1;
+		/* $xorig is empty here: /$IP_ADDRESS/ cannot match */
+		return 1;
+	}
+	return 0;
+}
+
+/* Util::hostname_to_domain into out (SM_DOMAIN_BUF bytes). */
+static void
+hostname_to_domain(const char *h, char *out)
+{
+	size_t n = strlen(h), k, dots = 0, i;
+	const char *last;
+
+	if (n >= SM_DOMAIN_BUF)
+		n = SM_DOMAIN_BUF - 1;
+	for (i = 0; i < n; i++)
+		if (isalpha((unsigned char)h[i]))
+			break;
+	if (i == n) {		/* no letter: an IP address, as it is */
+		memcpy(out, h, n);
+		out[n] = '\0';
+		return;
+	}
+	for (i = 0; i < n; i++)
+		dots += h[i] == '.';
+	last = memrchr(h, '.', n);
+	last = last != NULL ? last + 1 : h;
+	/* @parts > 1 && $parts[-1] =~ /(?:\S{3,}|ie|fr|de)/: keep 2 labels,
+	 * else (more than 2 parts) 3 */
+	{
+		size_t ll = n - (size_t)(last - h), run = 0, j;
+		int three = 0;
+
+		for (j = 0; j < ll; j++) {
+			run = isspace((unsigned char)last[j]) ? 0 : run + 1;
+			if (run >= 3)
+				three = 1;
+		}
+		if (dots >= 1 && (three || strstr(last, "ie") != NULL ||
+		    strstr(last, "fr") != NULL || strstr(last, "de") != NULL))
+			k = 2;
+		else if (dots >= 2)
+			k = 3;
+		else
+			k = 0;
+	}
+	if (k > 0) {
+		size_t seen = 0;
+
+		for (i = n; i > 0; i--)
+			if (h[i - 1] == '.' && ++seen == k)
+				break;
+		memcpy(out, h + i, n - i);
+		out[n - i] = '\0';
+	} else {
+		memcpy(out, h, n);
+		out[n] = '\0';
+	}
+}
+
+/* /^\w+(?:[\w.-]+\.)+\w+$/ */
+static int
+domain_shaped(const char *s)
+{
+	size_t n = strlen(s), i, lastdot;
+
+	if (n < 3 || !(isalnum((unsigned char)s[0]) || s[0] == '_') ||
+	    !(isalnum((unsigned char)s[n - 1]) || s[n - 1] == '_'))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' ||
+		    s[i] == '.' || s[i] == '-'))
+			return 0;
+	if ((lastdot = (size_t)(strrchr(s, '.') - s)) == 0 ||
+	    strchr(s, '.') == NULL || lastdot + 1 >= n)
+		return 0;
+	for (i = lastdot + 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* RelayEval check_for_forged_received_trail: more than one untrusted
+ * hop whose "by" domain is not the previous hop's rDNS domain. */
+static int
+ev_check_for_forged_received_trail(struct score_msg *sm,
+    const char *const *a, size_t n, void *st)
+{
+	const struct sm_relay *r;
+	size_t nr = sm_relays(sm, &r), i, nu = 0;
+	char by[SM_DOMAIN_BUF], prev[SM_DOMAIN_BUF], from[SM_DOMAIN_BUF];
+	const struct sm_relay *u[EV_MAX_RCVD];
+	unsigned mismatch = 0;
+
+	(void)a;
+	(void)n;
+	(void)st;
+	for (i = 0; i < nr && nu < EV_MAX_RCVD; i++)
+		if (!r[i].intl)
+			u[nu++] = &r[i];
+	for (i = 0; i < nu; i++) {
+		char lc[SM_DOMAIN_BUF];
+		size_t k;
+
+		snprintf(lc, sizeof(lc), "%s", u[i]->by != NULL ? u[i]->by : "");
+		lower(lc);
+		hostname_to_domain(lc, by);
+		if (!domain_shaped(by) || i == 0)
+			continue;
+		snprintf(lc, sizeof(lc), "%s", u[i - 1]->rdns != NULL ?
+		    u[i - 1]->rdns : "");
+		lower(lc);
+		hostname_to_domain(lc, from);
+		/* localhost via 127.0.0.1 is not a mismatch */
+		if ((strcmp(from, "localhost") == 0 ||
+		    strcmp(from, "localhost.localdomain") == 0) &&
+		    u[i - 1]->ip != NULL && strcmp(u[i - 1]->ip, "127.0.0.1") == 0)
+			continue;
+		k = strlen(from);
+		memcpy(prev, from, k + 1);
+		if (domain_shaped(prev) && strcmp(by, prev) != 0 &&
+		    !(strcmp(by, "msn.com") == 0 && strcmp(prev,
+		    "hotmail.com") == 0))
+			mismatch++;
+	}
+	return mismatch > 1;
+}
+
 /* ---- the table ---- */
 
 #define P_BAYES		PLUGIN_PFX "Bayes"
@@ -3987,6 +5134,8 @@ chk3(const char *const *a, size_t n, struct err *e)
 #define P_URI		PLUGIN_PFX "URIEval"
 #define P_VBOUNCE	PLUGIN_PFX "VBounce"
 #define P_WLSUBJ	PLUGIN_PFX "WelcomeListSubject"
+#define P_IMAGE		PLUGIN_PFX "ImageInfo"
+#define P_HTTPS		PLUGIN_PFX "HTTPSMismatch"
 
 const struct score_eval_fn score_eval_fns[] = {
 	{ "check_bayes", P_BAYES, ev_check_bayes, chk2 },
@@ -4003,6 +5152,9 @@ const struct score_eval_fn score_eval_fns[] = {
 	    chk1 },
 	{ "html_text_match", P_HTML, ev_html_text_match, chk2 },
 	{ "check_uri_truncated", P_URI, ev_check_uri_truncated, NULL },
+	{ "check_https_ip_mismatch", P_URI, ev_check_https_ip_mismatch, NULL },
+	{ "check_https_http_mismatch", P_HTTPS, ev_check_https_http_mismatch,
+	    NULL },
 
 	{ "check_for_mime", P_MIME, ev_check_for_mime, chk1 },
 	{ "check_for_mime_html", P_MIME, ev_check_for_mime_html, NULL },
@@ -4069,6 +5221,14 @@ const struct score_eval_fn score_eval_fns[] = {
 	{ "check_ratware_envelope_from", P_HEAD,
 	    ev_check_ratware_envelope_from, NULL },
 	{ "check_no_relays", P_RELAY, ev_check_no_relays, NULL },
+	{ "check_for_forged_received_trail", P_RELAY,
+	    ev_check_for_forged_received_trail, NULL },
+	{ "check_for_forged_hotmail_received_headers", P_HEAD,
+	    ev_check_for_forged_hotmail_received_headers, NULL },
+	{ "check_for_forged_eudoramail_received_headers", P_HEAD,
+	    ev_check_for_forged_eudoramail_received_headers, NULL },
+	{ "check_for_forged_juno_received_headers", P_HEAD,
+	    ev_check_for_forged_juno_received_headers, NULL },
 
 	{ "check_from_in_list", P_WLBL, ev_check_from_in_list, chk1 },
 	{ "check_replyto_in_list", P_WLBL, ev_check_replyto_in_list, chk1 },
@@ -4106,6 +5266,19 @@ const struct score_eval_fn score_eval_fns[] = {
 	{ "check_freemail_replyto", P_FREEMAIL, ev_check_freemail_replyto,
 	    NULL },
 
+	{ "image_count", P_IMAGE, ev_image_count, chk2 },
+	{ "pixel_coverage", P_IMAGE, ev_pixel_coverage, chk2 },
+	{ "image_named", P_IMAGE, ev_image_named, chk1 },
+	{ "image_name_regex", P_IMAGE, ev_image_name_regex, chk1 },
+	{ "image_to_text_ratio", P_IMAGE, ev_image_to_text_ratio, chk3 },
+	{ "image_size_exact", P_IMAGE, ev_image_size_exact, chk3 },
+	{ "image_size_range", P_IMAGE, ev_image_size_range, chk3 },
+	{ "check_mailfrom_matches_rcvd", P_WLBL,
+	    ev_check_mailfrom_matches_rcvd, NULL },
+	{ "check_from_in_default_welcomelist", P_WLBL,
+	    ev_check_from_in_default_welcomelist, NULL },
+	{ "check_from_in_default_whitelist", P_WLBL,
+	    ev_check_from_in_default_welcomelist, NULL },
 	{ "check_for_spf_pass", P_SPF, ev_spf_pass, NULL },
 	{ "check_for_spf_neutral", P_SPF, ev_spf_neutral, NULL },
 	{ "check_for_spf_none", P_SPF, ev_spf_none, NULL },

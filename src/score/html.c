@@ -1503,13 +1503,21 @@ html_tests(struct hstate *s, const char *tag, const struct attr *at,
 				size_t nc = s->cap_anchor ? s->cap_anchor * 2 : 16;
 				const char **t = arena_allocarray(s->a, nc,
 				    sizeof(*t));
+				const char **tu = arena_allocarray(s->a, nc,
+				    sizeof(*tu));
 
-				if (s->h->nanchor > 0)
+				if (s->h->nanchor > 0) {
 					memcpy(t, s->h->anchor,
 					    s->h->nanchor * sizeof(*t));
+					memcpy(tu, s->h->anchor_uri,
+					    s->h->nanchor * sizeof(*tu));
+				}
 				s->h->anchor = t;
+				s->h->anchor_uri = tu;
 				s->cap_anchor = nc;
 			}
+			s->h->anchor_uri[s->h->nanchor] = s->anchor_last != NULL ?
+			    s->anchor_last : "";
 			s->h->anchor[s->h->nanchor++] = arena_strndup(s->a,
 			    s->anchor.data != NULL ? s->anchor.data : "",
 			    s->anchor.len);
@@ -1519,7 +1527,8 @@ html_tests(struct hstate *s, const char *tag, const struct attr *at,
 		/* HTML.pm keys the anchor text by the unresolved href ("" for
 		 * <a name=...>), and those keys are URIs to uri rules too. */
 		v = attr_get(at, nat, "href");
-		add_uri(s, v != NULL ? canon_uri(s, v) : "");
+		s->anchor_last = v != NULL ? canon_uri(s, v) : "";
+		add_uri(s, s->anchor_last);
 	}
 	if (streq(tag, "title")) {
 		s->title_idx++;
@@ -1948,12 +1957,18 @@ html_render(struct arena *a, const char *p, size_t len, struct buf *text,
 		h->charsets = arena_strndup(a, s->charsets.data, s->charsets.len);
 	if (s->have_anchor && h->nanchor < SM_HTML_MAX_URIS) {
 		const char **t = arena_allocarray(a, h->nanchor + 1, sizeof(*t));
+		const char **tu = arena_allocarray(a, h->nanchor + 1,
+		    sizeof(*tu));
 
-		if (h->nanchor > 0)
+		if (h->nanchor > 0) {
 			memcpy(t, h->anchor, h->nanchor * sizeof(*t));
+			memcpy(tu, h->anchor_uri, h->nanchor * sizeof(*tu));
+		}
+		tu[h->nanchor] = s->anchor_last != NULL ? s->anchor_last : "";
 		t[h->nanchor++] = arena_strndup(a, s->anchor.data != NULL ?
 		    s->anchor.data : "", s->anchor.len);
 		h->anchor = t;
+		h->anchor_uri = tu;
 	}
 	for (j = 0; j < 8; j++) {
 		uint64_t b = s->backhair[j];

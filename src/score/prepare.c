@@ -64,6 +64,8 @@ struct score_msg {
 	struct span *body;
 	size_t nbody;
 	struct sm_html *html;
+	struct sm_html **html_all;	/* every text/html part (eval.c) */
+	size_t nhtml_all, cap_html_all;
 
 	int raw_done;
 	struct span *raw;
@@ -578,8 +580,18 @@ keep_html(struct score_msg *sm, struct sm_html *hr, const struct buf *rnd,
 	hr->non_space_len = nch - sp;
 	if (raw_len > 0)
 		hr->ratio = ((double)raw_len - (double)nch) / (double)raw_len;
-	/* Message.pm: the last text/html part's results. */
+	/* Message.pm: the last text/html part's results, and html_all */
 	sm->html = hr;
+	if (sm->nhtml_all == sm->cap_html_all) {
+		size_t nc = sm->cap_html_all ? sm->cap_html_all * 2 : 4;
+		struct sm_html **t = arena_allocarray(sm->a, nc, sizeof(*t));
+
+		if (sm->nhtml_all > 0)
+			memcpy(t, sm->html_all, sm->nhtml_all * sizeof(*t));
+		sm->html_all = t;
+		sm->cap_html_all = nc;
+	}
+	sm->html_all[sm->nhtml_all++] = hr;
 }
 
 /*
@@ -717,6 +729,24 @@ sm_html(struct score_msg *sm)
 {
 	need_body(sm);
 	return sm->html;
+}
+
+/* (Addition for eval.c, score-int.h.) */
+size_t
+sm_html_all(struct score_msg *sm, struct sm_html *const **out)
+{
+	need_body(sm);
+	*out = sm->html_all;
+	return sm->nhtml_all;
+}
+
+static int domain_valid(const char *d, size_t n);
+
+/* (Addition for eval.c, score-int.h.) */
+int
+sm_domain_valid(const char *d, size_t n)
+{
+	return domain_valid(d, n);
 }
 
 /* split_into_array_of_short_paragraphs: chunks of 1-2 lines' worth. */
@@ -1092,6 +1122,13 @@ trim_domain(const char *h, size_t n, char *out)
 	memcpy(out, d + ofs, o - ofs);
 	out[o - ofs] = '\0';
 	return o - ofs;
+}
+
+/* (Addition for eval.c, score-int.h.) */
+size_t
+sm_trim_domain(const char *h, size_t n, char *out)
+{
+	return trim_domain(h, n, out);
 }
 
 /* ---- the fixed regexes (compiled once per process) ---- */
@@ -2440,10 +2477,17 @@ envelope_from(struct score_msg *sm)
 		return sm->envf;
 	sm->envf_done = 1;
 	nr = sm_relays(sm, &rl);
-	if (nr > 0 && rl[0].envfrom != NULL &&
-	    (strchr(rl[0].envfrom, '@') > rl[0].envfrom ||
-	    rl[0].envfrom[0] == '\0')) {
-		sm->envf = arena_strdup(sm->a, rl[0].envfrom);
+	/* the last untrusted relay (relays_untrusted->[0]), else the first
+	 * trusted one (relays_trusted->[-1]): the hop that entered our
+	 * trust boundary */
+	for (k = 0; k < nr && rl[k].intl; k++)
+		;
+	if (k == nr && nr > 0)
+		k = nr - 1;
+	if (nr > 0 && rl[k].envfrom != NULL &&
+	    (strchr(rl[k].envfrom, '@') > rl[k].envfrom ||
+	    rl[k].envfrom[0] == '\0')) {
+		sm->envf = arena_strdup(sm->a, rl[k].envfrom);
 		return sm->envf;
 	}
 	{

@@ -214,7 +214,7 @@ enum { PF_M_ALWAYS, PF_M_HS, PF_M_LIT };
 #define PF_MAX_KEEP_MIN		16	/* {m,n} keeps m up to this, else + */
 #define PF_MIN_WIDTH		3	/* a loosened pattern that can match
 					 * fewer bytes is not worth a scan */
-#define PF_MAX_HS_LEN		800	/* bytes of one Hyperscan expression
+#define PF_MAX_HS_LEN		2000	/* bytes of one Hyperscan expression
 					 * (Hyperscan refuses ~16000); a
 					 * longer split pattern goes piece
 					 * by piece */
@@ -262,6 +262,9 @@ struct score_rules {
 	struct score_eval_conf *eval_conf;
 
 	int pf_hs;		/* score_load_opts.prefilter_hs */
+	char *pf_cache_dir;	/* Hyperscan cache (usable), or NULL */
+	int pf_cache_explicit;	/* given by the caller: create it */
+	int pf_cache_writable;	/* we may store into it */
 	struct rules_pf pf[PF_NKINDS];
 	void *pf_scratch;	/* Hyperscan scratch for all of them, cloned
 				 * per score_run (threads share the set) */
@@ -295,6 +298,28 @@ int rules_pf_loosen(const char *p, size_t len, int drop_end,
  * 0 with it in out (lower-cased when caseless), -1 none. */
 int rules_pf_literal(const char *p, size_t len, uint32_t opts,
     struct buf *out);
+
+/* ---- the Hyperscan database cache (rules.c) ---- */
+
+/* score_load_opts.cache_dir NULL: this directory when it exists */
+#define SCORE_HS_CACHE_DEFAULT	"/var/cache/sluice"
+
+/* SHA-256 of data (FIPS 180-4). */
+void rules_sha256(const void *data, size_t len, unsigned char out[32]);
+/* Is dir a cache directory we may trust (owned by root or us, not
+ * group/world writable; created first when create is set)? 1 usable
+ * and writable, 0 usable read-only, -1 not usable. */
+int rules_hsc_dir(const char *dir, int create);
+/* Read the entry kind/key of dir, checked (ownership, mode, checksum,
+ * key, nmodes): 0 with the modes copied and *db_at and *db_len the
+ * serialised database inside file (caller's buffer), -1 none. */
+int rules_hsc_get(const char *dir, const char *kind,
+    const unsigned char key[32], unsigned char *modes, size_t nmodes,
+    struct buf *file, const char **db_at, size_t *db_len);
+/* Write the entry atomically (temp file, fsync, rename): 0 or -1. */
+int rules_hsc_put(const char *dir, const char *kind,
+    const unsigned char key[32], const unsigned char *modes, size_t nmodes,
+    const char *db, size_t dblen);
 
 /* Per-run prefilter state (one per thread, rules.c). */
 struct pf_run {

@@ -24,9 +24,15 @@
  * whether autolearn is on, and its thresholds, are the caller's
  * bayes_conf, so the caller learns when its configuration says so.
  */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "rules-int.h"
@@ -407,6 +413,303 @@ any_text(struct buf *out)
 	buf_add(out, ANY_TEXT, n);
 }
 
+
+/*
+ * Fuzzy letters. ReplaceTags rules (__MY_MALWARE, FUZZY_*...) spell
+ * each letter as a group of a few thousand bytes: every UTF-8 and
+ * entity look-alike of it. Kept as written, one letter eats the whole
+ * branch budget, the loosened pattern ends up matching one byte and is
+ * useless as a prefilter; those rules then run pcre2 on every line (the
+ * costliest rules of the stock set). A group that is a finite set of
+ * fixed strings (bytes, classes, nested such groups; no quantifiers,
+ * anchors or dots) is replaced by a superset that keeps only its first
+ * byte and width: "[first bytes][\s\S]{w-1}" per width, a few dozen
+ * bytes, and counts PF_FUZZY_COST bytes of budget.
+ */
+#define PF_FUZZY_MIN_LEN	200	/* groups shorter are kept as written */
+#define PF_FUZZY_MIN_HIGH	8	/* \x escapes of high bytes it needs */
+#define PF_FUZZY_DEPTH		6	/* nesting followed */
+#define PF_FUZZY_PAIRS		64	/* (first bytes, widths) kept */
+#define PF_FUZZY_MAXW		63	/* widths tracked (bits of a word) */
+#define PF_FUZZY_COST		16	/* budget a replaced group counts */
+
+struct fz_pair {
+	unsigned char first[32];	/* bitset of the first byte */
+	uint64_t widths;		/* bit w: a match of w bytes */
+};
+
+struct fz_set {
+	struct fz_pair v[PF_FUZZY_PAIRS];
+	size_t n;
+};
+
+static void
+fz_setbit(unsigned char *set, unsigned c)
+{
+	set[c >> 3] |= (unsigned char)(1u << (c & 7));
+}
+
+/* A byte written as \xHH (two digits) or a plain escape: 0 with *c
+ * and the index after it, -1 for any other escape. */
+static int
+fz_escape(const char *p, size_t len, size_t i, unsigned *c, size_t *next)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+	unsigned char e;
+
+	if (i + 1 >= len)
+		return -1;
+	e = (unsigned char)p[i + 1];
+	if (e == 'x' && i + 3 < len && strchr(hex, p[i + 2]) != NULL &&
+	    strchr(hex, p[i + 3]) != NULL && p[i + 2] != '\0' &&
+	    p[i + 3] != '\0') {
+		char h[3] = { p[i + 2], p[i + 3], 0 };
+
+		*c = (unsigned)strtoul(h, NULL, 16);
+		*next = i + 4;
+		return 0;
+	}
+	if (is_alnum(e) || e < 0x20 || e >= 0x7f)
+		return -1;	/* classes, anchors, references... */
+	*c = e;
+	*next = i + 2;
+	return 0;
+}
+
+/* A class without escapes of classes or POSIX names: its byte set. */
+static int
+fz_class(const char *p, size_t len, size_t i, unsigned char *set,
+    size_t *next)
+{
+	size_t k = i + 1;
+	int neg = 0, first = 1, b;
+	unsigned char tmp[32];
+
+	memset(tmp, 0, sizeof tmp);
+	if (k < len && p[k] == '^') {
+		neg = 1;
+		k++;
+	}
+	while (k < len && (p[k] != ']' || first)) {
+		unsigned lo, hi;
+		size_t nk;
+
+		first = 0;
+		if (p[k] == '[')
+			return -1;	/* [:alpha:] and friends */
+		if (p[k] == '\\') {
+			if (fz_escape(p, len, k, &lo, &nk) == -1)
+				return -1;
+		} else {
+			lo = (unsigned char)p[k];
+			nk = k + 1;
+		}
+		hi = lo;
+		if (nk + 1 < len && p[nk] == '-' && p[nk + 1] != ']') {
+			if (p[nk + 1] == '\\') {
+				if (fz_escape(p, len, nk + 1, &hi, &nk) == -1)
+					return -1;
+			} else {
+				hi = (unsigned char)p[nk + 1];
+				nk += 2;
+			}
+			if (hi < lo)
+				return -1;
+		}
+		for (; lo <= hi; lo++)
+			fz_setbit(tmp, lo);
+		k = nk;
+	}
+	if (k >= len)
+		return -1;
+	for (b = 0; b < 32; b++)
+		set[b] = neg ? (unsigned char)~tmp[b] : tmp[b];
+	*next = k + 1;
+	return 0;
+}
+
+/* Append pairs to an alternative: the alternative so far (alt, na
+ * pairs; na 0: empty) followed by atom pairs (g). -1 on overflow. */
+static int
+fz_concat(struct fz_set *alt, int *empty, const struct fz_set *g)
+{
+	uint64_t gw = 0;
+	size_t a;
+	int w;
+
+	if (*empty) {
+		*alt = *g;
+		*empty = 0;
+		return 0;
+	}
+	for (a = 0; a < g->n; a++)
+		gw |= g->v[a].widths;
+	for (a = 0; a < alt->n; a++) {
+		uint64_t nw = 0, cur = alt->v[a].widths;
+
+		for (w = 0; w <= PF_FUZZY_MAXW; w++) {
+			if (!(gw & ((uint64_t)1 << w)))
+				continue;
+			if (w > 0 && (cur >> (64 - w)) != 0)
+				return -1;	/* too wide */
+			nw |= cur << w;
+		}
+		alt->v[a].widths = nw;
+	}
+	return 0;
+}
+
+/*
+ * The group at p[i] == '(' as a set of fixed strings: 0 with its
+ * (first byte, widths) pairs in out and *next after its ')', or -1.
+ */
+static int
+fz_group(const char *p, size_t len, size_t i, unsigned depth,
+    struct fz_set *out, size_t *next)
+{
+	struct fz_set alt, atom;
+	size_t k = i + 1, a;
+	int empty = 1;
+
+	if (depth > PF_FUZZY_DEPTH)
+		return -1;
+	if (k + 1 < len && p[k] == '?') {
+		if (p[k + 1] != ':')
+			return -1;
+		k += 2;
+	}
+	out->n = 0;
+	alt.n = 0;
+	for (;;) {
+		if (k >= len)
+			return -1;
+		if (p[k] == '|' || p[k] == ')') {
+			if (empty)
+				return -1;
+			for (a = 0; a < alt.n; a++) {
+				if (out->n == PF_FUZZY_PAIRS) {
+					/* merge into the last pair */
+					size_t b;
+
+					for (b = 0; b < 32; b++)
+						out->v[out->n - 1].first[b] |=
+						    alt.v[a].first[b];
+					out->v[out->n - 1].widths |=
+					    alt.v[a].widths;
+				} else
+					out->v[out->n++] = alt.v[a];
+			}
+			empty = 1;
+			alt.n = 0;
+			if (p[k++] == ')')
+				break;
+			continue;
+		}
+		memset(&atom, 0, sizeof atom);
+		atom.n = 1;
+		atom.v[0].widths = 2;	/* one byte */
+		if (p[k] == '(') {
+			if (fz_group(p, len, k, depth + 1, &atom, &k) == -1)
+				return -1;
+		} else if (p[k] == '[') {
+			if (fz_class(p, len, k, atom.v[0].first, &k) == -1)
+				return -1;
+		} else if (p[k] == '\\') {
+			unsigned c;
+
+			if (fz_escape(p, len, k, &c, &k) == -1)
+				return -1;
+			fz_setbit(atom.v[0].first, c);
+		} else if (strchr(".^$*+?{}", p[k]) != NULL) {
+			return -1;
+		} else {
+			fz_setbit(atom.v[0].first, (unsigned char)p[k]);
+			k++;
+		}
+		if (k < len && strchr("*+?{", p[k]) != NULL)
+			return -1;	/* quantified: not a fixed string */
+		if (fz_concat(&alt, &empty, &atom) == -1)
+			return -1;
+	}
+	*next = k;
+	return 0;
+}
+
+/* Append the superset of a fuzzy group (see above). */
+static void
+fz_emit(const struct fz_set *g, struct buf *out)
+{
+	size_t a, b;
+	int alts = 0;
+	unsigned done[PF_FUZZY_PAIRS];
+
+	memset(done, 0, sizeof done);
+	buf_add(out, "(?:", 3);
+	for (a = 0; a < g->n; a++) {
+		unsigned char set[32];
+		unsigned c, lo;
+		int minw = -1, maxw = 0, w;
+
+		if (done[a])
+			continue;
+		memcpy(set, g->v[a].first, sizeof set);
+		/* pairs of the same widths share one class */
+		for (b = a + 1; b < g->n; b++)
+			if (!done[b] && g->v[b].widths == g->v[a].widths) {
+				size_t q;
+
+				for (q = 0; q < 32; q++)
+					set[q] |= g->v[b].first[q];
+				done[b] = 1;
+			}
+		for (w = 0; w <= PF_FUZZY_MAXW; w++)
+			if (g->v[a].widths & ((uint64_t)1 << w)) {
+				if (minw < 0)
+					minw = w;
+				maxw = w;
+			}
+		if (alts++)
+			buf_addc(out, '|');
+		buf_addc(out, '[');
+		for (c = 0; c < 256; c++) {
+			if (!(set[c >> 3] & (1u << (c & 7))))
+				continue;
+			for (lo = c; c + 1 < 256 &&
+			    (set[(c + 1) >> 3] & (1u << ((c + 1) & 7))); c++)
+				;
+			buf_addf(out, "\\x%02x", lo);
+			if (c > lo)
+				buf_addf(out, "-\\x%02x", c);
+		}
+		buf_addc(out, ']');
+		if (maxw > 1) {
+			if (minw == maxw)
+				buf_addf(out, "[\\s\\S]{%d}", maxw - 1);
+			else
+				buf_addf(out, "[\\s\\S]{%d,%d}", minw - 1,
+				    maxw - 1);
+		}
+	}
+	buf_addc(out, ')');
+}
+
+/* Is the group p[i..end) worth replacing: long, with many high-byte
+ * escapes (the look-alike letters, not word lists)? */
+static int
+fz_candidate(const char *p, size_t i, size_t end)
+{
+	size_t k, high = 0;
+
+	if (end - i < PF_FUZZY_MIN_LEN)
+		return 0;
+	for (k = i; k + 3 < end && high < PF_FUZZY_MIN_HIGH; k++)
+		if (p[k] == '\\' && p[k + 1] == 'x' &&
+		    strchr("89abcdefABCDEF", p[k + 2]) != NULL &&
+		    p[k + 2] != '\0')
+			high++;
+	return high >= PF_FUZZY_MIN_HIGH;
+}
+
 int
 rules_pf_loosen(const char *p, size_t len, int drop_end, struct buf *out)
 {
@@ -470,8 +773,28 @@ rules_pf_loosen(const char *p, size_t len, int drop_end, struct buf *out)
 			i = next;
 		} else if (c == '(') {
 			const char *g = p + i;
-			size_t rest = len - i;
+			size_t rest = len - i, gend = skip_group(p, len, i);
+			struct fz_set *fz;
 
+			if (fz_candidate(p, i, gend)) {
+				fz = xmalloc(sizeof *fz);
+				if (fz_group(p, len, i, 0, fz, &next) == 0 &&
+				    next == gend) {
+					size_t at = out->len, k, disc;
+
+					fz_emit(fz, out);
+					free(fz);
+					/* counts PF_FUZZY_COST of the budget
+					 * of every branch it is in */
+					disc = out->len - at > PF_FUZZY_COST ?
+					    out->len - at - PF_FUZZY_COST : 0;
+					for (k = 0; k <= d; k++)
+						bstart[k] += disc;
+					i = next;
+					continue;
+				}
+				free(fz);
+			}
 			if (rest > 1 && g[1] == '*')
 				goto refuse;	/* (*VERB) */
 			if (rest > 2 && g[1] == '?' && (g[2] == '=' ||
@@ -694,6 +1017,328 @@ out:
 	return ret;
 }
 
+
+/* ---- the Hyperscan database cache ----
+ *
+ * Compiling the prefilter databases of the stock rules costs seconds;
+ * deserialising them costs milliseconds. A database is stored per kind
+ * in the cache directory as "hs-KIND-HEX" (HEX: the SHA-256 key of
+ * everything the database is built from: the format version, the
+ * Hyperscan version and platform, the PF_* constants, and per list
+ * position the pcre2 source, options, pieces and the loosened copies).
+ * File: HSC_MAGIC, the key, the per-position modes, the serialised
+ * database, and a SHA-256 of all that. A database is native code tables
+ * Hyperscan trusts: a file is read only when it is a regular file owned
+ * by root or by us and writable by nobody else, in a directory of the
+ * same kind, and its checksum and key match. The database is only a
+ * prefilter (pcre2 confirms every candidate), but one built from other
+ * patterns could miss a line, so the key covers every input.
+ */
+#define HSC_MAGIC		"sluice-hs-cache 1\n"
+#define HSC_MAX_FILE		(512L * 1024 * 1024)	/* bytes read */
+
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	unsigned char blk[64];
+	size_t n;
+};
+
+static const uint32_t sha256_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b,
+	0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
+	0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7,
+	0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+	0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152,
+	0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+	0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
+	0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
+	0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR32(x, n)	(((x) >> (n)) | ((x) << (32 - (n))))
+
+static void
+sha256_block(struct sha256 *c, const unsigned char *p)
+{
+	uint32_t w[64], a, b, d, e, f, g, h, cc, t1, t2;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		    (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (i = 16; i < 64; i++)
+		w[i] = w[i - 16] + (ROR32(w[i - 15], 7) ^
+		    ROR32(w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7] +
+		    (ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19) ^
+		    (w[i - 2] >> 10));
+	a = c->h[0]; b = c->h[1]; cc = c->h[2]; d = c->h[3];
+	e = c->h[4]; f = c->h[5]; g = c->h[6]; h = c->h[7];
+	for (i = 0; i < 64; i++) {
+		t1 = h + (ROR32(e, 6) ^ ROR32(e, 11) ^ ROR32(e, 25)) +
+		    ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
+		t2 = (ROR32(a, 2) ^ ROR32(a, 13) ^ ROR32(a, 22)) +
+		    ((a & b) ^ (a & cc) ^ (b & cc));
+		h = g; g = f; f = e; e = d + t1;
+		d = cc; cc = b; b = a; a = t1 + t2;
+	}
+	c->h[0] += a; c->h[1] += b; c->h[2] += cc; c->h[3] += d;
+	c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
+}
+
+static void
+sha256_init(struct sha256 *c)
+{
+	static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+	    0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+
+	memcpy(c->h, h0, sizeof h0);
+	c->len = 0;
+	c->n = 0;
+}
+
+static void
+sha256_update(struct sha256 *c, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	c->len += len;
+	while (len > 0) {
+		size_t k = 64 - c->n < len ? 64 - c->n : len;
+
+		memcpy(c->blk + c->n, p, k);
+		c->n += k;
+		p += k;
+		len -= k;
+		if (c->n == 64) {
+			sha256_block(c, c->blk);
+			c->n = 0;
+		}
+	}
+}
+
+static void
+sha256_final(struct sha256 *c, unsigned char out[32])
+{
+	uint64_t bits = c->len * 8;
+	unsigned char pad[72];
+	size_t padlen = (c->n < 56 ? 56 : 120) - c->n, i;
+
+	memset(pad, 0, sizeof pad);
+	pad[0] = 0x80;
+	for (i = 0; i < 8; i++)
+		pad[padlen + i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha256_update(c, pad, padlen + 8);
+	for (i = 0; i < 8; i++) {
+		out[4 * i] = (unsigned char)(c->h[i] >> 24);
+		out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
+		out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
+		out[4 * i + 3] = (unsigned char)c->h[i];
+	}
+}
+
+/* Hash a length and then the bytes, so that concatenations differ. */
+static void
+sha256_field(struct sha256 *c, const void *p, size_t len)
+{
+	uint64_t n = len;
+
+	sha256_update(c, &n, sizeof n);
+	sha256_update(c, p, len);
+}
+
+void
+rules_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	struct sha256 c;
+
+	sha256_init(&c);
+	sha256_update(&c, data, len);
+	sha256_final(&c, out);
+}
+
+/* A file or directory we may trust: owned by root or by us, not
+ * writable by group or others. */
+static int
+hsc_trusted(const struct stat *st)
+{
+	return (st->st_uid == 0 || st->st_uid == geteuid()) &&
+	    !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+int
+rules_hsc_dir(const char *dir, int create)
+{
+	struct stat st;
+	int ret;
+
+	if (dir == NULL || *dir == '\0')
+		return -1;
+	if (create && mkdir(dir, 0755) == -1 && errno != EEXIST)
+		return -1;
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    !hsc_trusted(&st))
+		return -1;
+	ret = access(dir, W_OK | X_OK) == 0 ? 1 : 0;
+	return ret;
+}
+
+static int
+hsc_path(char *path, size_t size, const char *dir, const char *kind,
+    const unsigned char key[32])
+{
+	char hex[65];
+	int i, n;
+
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	n = snprintf(path, size, "%s/hs-%s-%s", dir, kind, hex);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Read the whole of an open, checked file into out. */
+static int
+hsc_read_fd(int fd, size_t size, struct buf *out)
+{
+	size_t got = 0;
+
+	buf_reserve(out, size + 1);
+	while (got < size) {
+		ssize_t n = read(fd, out->data + got, size - got);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	out->len = got;
+	return 0;
+}
+
+/*
+ * The cached modes (nmodes bytes into modes) and file bytes of the
+ * database for key: 0 with *db_at and *db_len pointing into file, -1 when
+ * there is no trustworthy entry.
+ */
+int
+rules_hsc_get(const char *dir, const char *kind, const unsigned char key[32],
+    unsigned char *modes, size_t nmodes, struct buf *file,
+    const char **db_at, size_t *db_len)
+{
+	char path[PATH_MAX];
+	unsigned char sum[32];
+	struct stat st;
+	const char *p;
+	size_t rest, ml = sizeof HSC_MAGIC - 1;
+	uint64_t n;
+	int fd, ret = -1;
+
+	if (hsc_path(path, sizeof path, dir, kind, key) == -1)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    !hsc_trusted(&st) || st.st_size < (off_t)(ml + 32 + 8 + 8 + 32) ||
+	    st.st_size > HSC_MAX_FILE)
+		goto out;
+	buf_reset(file);
+	if (hsc_read_fd(fd, (size_t)st.st_size, file) == -1)
+		goto out;
+	rest = file->len - 32;
+	rules_sha256(file->data, rest, sum);
+	if (memcmp(sum, file->data + rest, 32) != 0)
+		goto out;
+	p = file->data;
+	if (memcmp(p, HSC_MAGIC, ml) != 0 || memcmp(p + ml, key, 32) != 0)
+		goto out;
+	p += ml + 32;
+	rest -= ml + 32;
+	memcpy(&n, p, 8);
+	if (n != nmodes || rest < 8 + n + 8)
+		goto out;
+	memcpy(modes, p + 8, nmodes);
+	p += 8 + nmodes;
+	rest -= 8 + nmodes;
+	memcpy(&n, p, 8);
+	if (n != rest - 8 || n == 0)
+		goto out;
+	*db_at = p + 8;
+	*db_len = (size_t)n;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+/* Store an entry: temp file, fsync, rename, fsync of the directory, so
+ * that a reader sees a whole file or none. 0, or -1 (nothing left). */
+int
+rules_hsc_put(const char *dir, const char *kind, const unsigned char key[32],
+    const unsigned char *modes, size_t nmodes, const char *db,
+    size_t dblen)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16];
+	unsigned char sum[32];
+	struct buf f = BUF_INIT;
+	uint64_t n;
+	size_t off = 0;
+	int fd = -1, dfd, ret = -1;
+
+	if (hsc_path(path, sizeof path, dir, kind, key) == -1 ||
+	    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
+		return -1;
+	buf_add(&f, HSC_MAGIC, sizeof HSC_MAGIC - 1);
+	buf_add(&f, key, 32);
+	n = nmodes;
+	buf_add(&f, &n, 8);
+	buf_add(&f, modes, nmodes);
+	n = dblen;
+	buf_add(&f, &n, 8);
+	buf_add(&f, db, dblen);
+	rules_sha256(f.data, f.len, sum);
+	buf_add(&f, sum, 32);
+	if ((fd = mkstemp(tmp)) == -1)
+		goto out;
+	if (fchmod(fd, 0644) == -1)
+		goto fail;
+	while (off < f.len) {
+		ssize_t w = write(fd, f.data + off, f.len - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	ret = 0;
+	goto out;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+out:
+	buf_free(&f);
+	return ret;
+}
+
 #ifdef HAVE_HYPERSCAN
 /* Hyperscan flags for a pattern pcre2 compiled with opts; -1 when
  * Hyperscan cannot read it the same way. */
@@ -792,14 +1437,136 @@ hs_drop(struct hs_set *set, unsigned id)
  * that fails naming one expression drops its position and tries again
  * (bounded by the number of positions).
  */
+static const char *const pf_kind_names[PF_NKINDS] = {
+	"body", "rawbody", "full", "uri",
+};
+
+/* The cache key of a kind's database: every input build_hs reads. */
 static void
-build_hs(struct rules_pf *pf, struct score_rules *r, const int *list)
+hsc_key(const struct rules_pf *pf, const struct score_rules *r,
+    const int *list, int kind, unsigned char key[32])
+{
+	static const unsigned consts[] = { PF_MIN_LITERAL, PF_BRANCH_BUDGET,
+	    PF_FUZZY_MIN_LEN, PF_FUZZY_MIN_HIGH, PF_FUZZY_COST,
+	    PF_MAX_DEPTH, PF_MAX_KEEP_MIN, PF_MIN_WIDTH, PF_MAX_HS_LEN,
+	    HS_MODE_BLOCK };
+	hs_platform_info_t plat;
+	struct sha256 c;
+	struct buf b = BUF_INIT;
+	const char *v = hs_version();
+	size_t pos, k;
+	uint64_t x;
+
+	sha256_init(&c);
+	sha256_field(&c, HSC_MAGIC, sizeof HSC_MAGIC - 1);
+	sha256_field(&c, pf_kind_names[kind], strlen(pf_kind_names[kind]));
+	sha256_field(&c, v, strlen(v));
+	memset(&plat, 0, sizeof plat);
+	if (hs_populate_platform(&plat) == HS_SUCCESS) {
+		x = plat.tune;
+		sha256_field(&c, &x, sizeof x);
+		x = plat.cpu_features;
+		sha256_field(&c, &x, sizeof x);
+	}
+	sha256_field(&c, consts, sizeof consts);
+	x = pf->n;
+	sha256_field(&c, &x, sizeof x);
+	for (pos = 0; pos < pf->n; pos++) {
+		const struct perlre *re = &r->rules[list[pos]].re;
+		int drop;
+
+		x = re->opts;
+		sha256_field(&c, &x, sizeof x);
+		sha256_field(&c, re->src ? re->src : "", re->src ? re->srclen :
+		    0);
+		x = re->ncode;
+		sha256_field(&c, &x, sizeof x);
+		for (k = 0; re->psrc != NULL && k < re->ncode; k++)
+			sha256_field(&c, re->psrc[k], strlen(re->psrc[k]));
+		/* the loosening's output too: a change to it is a new key */
+		for (drop = 0; drop < 2 && re->src != NULL; drop++) {
+			buf_reset(&b);
+			if (rules_pf_loosen(re->src, re->srclen, drop, &b) == -1)
+				buf_add(&b, "-", 1);
+			sha256_field(&c, b.data ? b.data : "", b.len);
+		}
+	}
+	buf_free(&b);
+	sha256_final(&c, key);
+}
+
+/* Use a cached database: 0 with pf->db and the modes set. */
+static int
+hsc_load(struct rules_pf *pf, struct score_rules *r, const char *kind,
+    const unsigned char key[32])
+{
+	struct buf file = BUF_INIT;
+	unsigned char *modes = xcalloc(pf->n, 1);
+	hs_database_t *db = NULL;
+	hs_scratch_t *sc = r->pf_scratch;
+	const char *at;
+	size_t len, pos;
+	int ret = -1;
+
+	if (rules_hsc_get(r->pf_cache_dir, kind, key, modes, pf->n, &file,
+	    &at, &len) == -1)
+		goto out;
+	for (pos = 0; pos < pf->n; pos++)
+		if (modes[pos] != PF_M_ALWAYS && modes[pos] != PF_M_HS)
+			goto out;
+	if (hs_deserialize_database(at, len, &db) != HS_SUCCESS) {
+		db = NULL;
+		goto out;
+	}
+	if (hs_alloc_scratch(db, &sc) != HS_SUCCESS) {
+		hs_free_database(db);
+		goto out;
+	}
+	r->pf_scratch = sc;
+	memcpy(pf->mode, modes, pf->n);
+	pf->db = db;
+	ret = 0;
+out:
+	buf_free(&file);
+	free(modes);
+	return ret;
+}
+
+/* Store what build_hs compiled (failures only cost the next load). */
+static void
+hsc_store(const struct rules_pf *pf, const struct score_rules *r,
+    const char *kind, const unsigned char key[32])
+{
+	char *bytes = NULL;
+	size_t len = 0;
+
+	if (hs_serialize_database(pf->db, &bytes, &len) != HS_SUCCESS)
+		return;
+	(void)rules_hsc_put(r->pf_cache_dir, kind, key, pf->mode, pf->n,
+	    bytes, len);
+	free(bytes);	/* hs_misc_alloc is malloc */
+}
+
+static void
+build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
+    int kind)
 {
 	struct hs_set set = { NULL, NULL, NULL, 0, 0 };
 	hs_database_t *db = NULL;
 	hs_compile_error_t *ce = NULL;
+	unsigned char key[32];
 	size_t pos, k, start;
 	unsigned fl;
+
+	if (r->pf_cache_dir != NULL) {
+		hsc_key(pf, r, list, kind, key);
+		if (hsc_load(pf, r, pf_kind_names[kind], key) == 0)
+			return;
+		/* auto mode: compile only when the result can be kept */
+		if (r->pf_hs == 0 && !r->pf_cache_writable)
+			return;
+	} else if (r->pf_hs <= 0)
+		return;
 
 	for (pos = 0; pos < pf->n; pos++) {
 		const struct perlre *re = &r->rules[list[pos]].re;
@@ -854,6 +1621,8 @@ build_hs(struct rules_pf *pf, struct score_rules *r, const int *list)
 		for (pos = 0; pos < pf->n; pos++)
 			pf->mode[pos] = PF_M_ALWAYS;
 	pf->db = db;
+	if (db != NULL && r->pf_cache_dir != NULL && r->pf_cache_writable)
+		hsc_store(pf, r, pf_kind_names[kind], key);
 	for (k = 0; k < set.n; k++)
 		free(set.expr[k]);
 	free(set.expr);
@@ -869,6 +1638,17 @@ build_pf(struct score_rules *r)
 	size_t pos;
 	int kind;
 
+#ifdef HAVE_HYPERSCAN
+	if (r->pf_cache_dir != NULL && r->pf_hs >= 0) {
+		int w = rules_hsc_dir(r->pf_cache_dir, r->pf_cache_explicit);
+
+		if (w == -1) {
+			free(r->pf_cache_dir);
+			r->pf_cache_dir = NULL;
+		} else
+			r->pf_cache_writable = w;
+	}
+#endif
 	for (kind = 0; kind < PF_NKINDS; kind++) {
 		struct rules_pf *pf = &r->pf[kind];
 		const int *list = kind_list(r, kind, &pf->n);
@@ -881,8 +1661,8 @@ build_pf(struct score_rules *r)
 		if (pf->n == 0)
 			continue;
 #ifdef HAVE_HYPERSCAN
-		if (r->pf_hs)
-			build_hs(pf, r, list);
+		if (r->pf_hs >= 0)
+			build_hs(pf, r, list, kind);
 #endif
 		for (pos = 0; pos < pf->n; pos++) {
 			const struct perlre *re = &r->rules[list[pos]].re;
@@ -1538,8 +2318,10 @@ score_run(const struct score_rules *r, struct score_msg *sm, struct bayes *b,
 	}
 	if (b != NULL) {
 		res->autolearn = autolearn_decision(r, &x);
-		memcpy(res->autolearn_text, res->autolearn > 0 ? "spam" :
-		    res->autolearn < 0 ? "ham" : "no", 5);
+		/* sized copies: "ham" and "no" are shorter than 5 bytes */
+		(void)snprintf(res->autolearn_text, sizeof res->autolearn_text,
+		    "%s", res->autolearn > 0 ? "spam" : res->autolearn < 0 ?
+		    "ham" : "no");
 	} else
 		memcpy(res->autolearn_text, "disabled", 9);
 	perlre_ctx_fini(&x.pc);

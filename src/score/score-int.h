@@ -153,6 +153,9 @@ struct sm_html {
 	size_t nuris;
 	const char **anchor;		/* text of each <a> */
 	size_t nanchor;
+	/* (Addition by eval.c.) The href of each <a> as HTML.pm keys its
+	 * anchor_text (canon_uri, "" without href), parallel to anchor. */
+	const char **anchor_uri;
 };
 
 /* inside{name} at the end, -1 when the tag never appeared. */
@@ -208,6 +211,19 @@ int sm_bayes_cached(struct score_msg *sm, double *p_out);
 void sm_bayes_set_cached(struct score_msg *sm, double p);
 
 /* ---- additions by eval.c: settings only eval functions read ---- */
+
+/* (Addition by eval.c; implemented in prepare.c.) RegistryBoundaries::
+ * trim_domain: the registrable domain of host h[0..n), lower-cased, into
+ * out (SM_DOMAIN_BUF bytes). Returns its length (0: none). */
+#define SM_DOMAIN_BUF	254
+size_t sm_trim_domain(const char *h, size_t n, char *out);
+/* (Addition by eval.c; prepare.c.) RegistryBoundaries::is_domain_valid:
+ * 1 when the last label of d[0..n) is a known TLD. */
+int sm_domain_valid(const char *d, size_t n);
+/* (Addition by eval.c; prepare.c.) Every text/html part's facts in
+ * message order (Message.pm's html_all; sm_html() is the last one).
+ * Arena-owned; returns the count. */
+size_t sm_html_all(struct score_msg *sm, struct sm_html *const **out);
 
 /*
  * The lists of the rule files that eval functions use: freemail_domains,

@@ -44,14 +44,26 @@ struct score_load_opts {
 	/* SpamAssassin score set: bit 0 network tests, bit 1 Bayes. We run
 	 * no network tests, so 0 (no Bayes) or 2 (Bayes). */
 	int score_set;
-	/* (Addition by rules.c.) Non-zero: build the Hyperscan prefilter
-	 * of body/rawbody/full/uri rules when built with Hyperscan. It
-	 * costs seconds of compiling at load (about 8 s of CPU for
-	 * Debian's stock rules) for faster runs, so it is for long-lived
-	 * rule sets (the milter). 0: the literal prefilter only (no load
-	 * cost). Results are the same either way. */
+	/* (Addition by rules.c.) The Hyperscan prefilter of body/rawbody/
+	 * full/uri rules, when built with Hyperscan. Compiling it costs
+	 * seconds at load (about 9 s of CPU for Debian's stock rules);
+	 * loading it from the cache (cache_dir) costs milliseconds.
+	 *   > 0  always (compiled when not cached: long-lived rule sets,
+	 *        the milter), stored in the cache when it is writable;
+	 *   0    when the cache has it, or can keep what is compiled
+	 *        (a writable cache directory); else the literal prefilter;
+	 *   < 0  never: the literal prefilter only.
+	 * Results are the same either way. */
 	int prefilter_hs;
+	/* (Addition by rules.c.) The Hyperscan database cache directory
+	 * (sluice.conf score_cache_dir): created when missing. NULL: the
+	 * default /var/cache/sluice when it exists (not created); "": no
+	 * cache. Used only when owned by root or by us and not group or
+	 * world writable; entries are checked the same way. */
+	const char *cache_dir;
 };
+/* score_load_opts has cache_dir (for code built against older headers) */
+#define SCORE_LOAD_HAS_CACHE_DIR	1
 
 struct score_load_report {
 	unsigned files, lines;

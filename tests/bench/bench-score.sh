@@ -17,7 +17,13 @@
 # Measured:
 #  - sluice in-process (tests/score/score-hits.c --bench): rules loaded
 #    once, then CPU (user+sys, getrusage) of scoring alone, messages in
-#    memory: what the milter pays per message.
+#    memory: what the milter pays per message; mean, median (p50) and
+#    99th percentile of the per-message thread CPU time. Each row twice:
+#    with the literal prefilter only ("no HS") and with the Hyperscan
+#    prefilter ("HS", loaded from a scratch score_cache_dir) when the
+#    build has Hyperscan.
+#  - rule loading CPU: without Hyperscan, with Hyperscan compiled into
+#    an empty cache (what the first load pays), and from the cache.
 #  - `sluice score` one process per message (what a procmail recipe
 #    pays, rule loading included), over BENCH_PROC_N (default 5: loading
 #    the stock rules is the expensive part) messages, when the sluice
@@ -112,22 +118,42 @@ else
 	sed 's/^/#   /' "$SCRATCH/learn.err" | head -5
 fi
 
+HSCACHE="$SCRATCH/hs-cache"
+have_hs=no
+grep -q '^HS_LIBS = .*[a-z]' "$B/Makefile" && have_hs=yes
 # one process for the whole list (xargs could split it: several loads
 # and several reports); 3046 paths fit in ARG_MAX
-out=$("$SCRATCH/score-hits" -r "$RULES" -r "$SITE" -s 0 --bench 1 \
-    $(cat "$SCRATCH/test")) || die "score-hits --bench failed"
-cpu=$(echo "$out" | sed -n 's/^cpu_s //p')
-row "sluice in-process, rules" "$NTEST" "$cpu" "(score-hits --bench)"
-if [ "$have_learn" = yes ]; then
-	out=$("$SCRATCH/score-hits" -r "$RULES" -r "$SITE" -s 2 \
-	    -b "$STORE" --bench 1 $(cat "$SCRATCH/test")) ||
-	    die "score-hits --bench with Bayes failed"
+bench() {	# label hs-option score-hits-options...
+	label=$1 hsopt=$2
+	shift 2
+	out=$("$SCRATCH/score-hits" -r "$RULES" -r "$SITE" $hsopt \
+	    --cache "$HSCACHE" "$@" --bench 1 $(cat "$SCRATCH/test")) ||
+	    die "score-hits --bench $label failed"
 	cpu=$(echo "$out" | sed -n 's/^cpu_s //p')
-	row "sluice in-process, rules + Bayes" "$NTEST" "$cpu" "(score set 2)"
+	pct=$(echo "$out" | awk '/^ms_p50 / { p50 = $2 } /^ms_p99 / { p99 = $2 }
+	    END { printf "p50 %s ms, p99 %s ms", p50, p99 }')
+	row "$label" "$NTEST" "$cpu" "($pct)"
+}
+load_ms() {	# hs-option
+	"$SCRATCH/score-hits" -r "$RULES" -r "$SITE" $1 --cache "$HSCACHE" \
+	    --report | sed -n 's/^load_cpu_ms //p'
+}
+rm -rf "$HSCACHE"
+echo "# sluice rule loading (once per process), ms CPU:" \
+    "no HS $(load_ms --no-hs)"
+if [ "$have_hs" = yes ]; then
+	mkdir -m 700 "$HSCACHE"
+	echo "# ... HS compiled into an empty cache $(load_ms --hs)," \
+	    "HS from the cache $(load_ms --hs)" \
+	    "($(du -sk "$HSCACHE" | cut -f1) KiB in $HSCACHE)"
 fi
-load=$("$SCRATCH/score-hits" -r "$RULES" -r "$SITE" --report |
-    sed -n 's/^load_cpu_ms //p')
-echo "# sluice rule loading (once per process): $load ms CPU"
+bench "sluice in-process, rules, no HS" --no-hs -s 0
+[ "$have_hs" = yes ] && bench "sluice in-process, rules, HS" --hs -s 0
+if [ "$have_learn" = yes ]; then
+	bench "sluice rules + Bayes, no HS" --no-hs -s 2 -b "$STORE"
+	[ "$have_hs" = yes ] &&
+	    bench "sluice rules + Bayes, HS" --hs -s 2 -b "$STORE"
+fi
 
 if "$SLUICE" score --help >/dev/null 2>&1 ||
     "$SLUICE" score -c /dev/null --rules "$SITE" </dev/null >/dev/null 2>&1; then

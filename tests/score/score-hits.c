@@ -15,7 +15,13 @@
  *   score-hits [-r PATH]... --report	the load report (score.h)
  *   score-hits [-r PATH]... [-b STORE] --bench N FILE...  score every file
  *	N times (Bayes from STORE when given) and print the CPU time per
- *	message of the scoring alone (files are read into memory first)
+ *	message of the scoring alone (files are read into memory first):
+ *	the total, and the mean, median and 99th percentile of the
+ *	per-message thread CPU time (CLOCK_THREAD_CPUTIME_ID)
+ *   --hs	load with the Hyperscan prefilter (score_load_opts.prefilter_hs)
+ *   --no-hs	without it, even when a cache directory would enable it
+ *   --cache DIR	the Hyperscan database cache (score_load_opts.cache_dir;
+ *	"" for none)
  *
  * Sub-rules (__NAME) are printed when rules.c offers the hook
  * score_run_each_hit() (build with -DHAVE_SCORE_RUN_EACH_HIT); otherwise
@@ -32,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../src/score/rules-int.h"
@@ -44,7 +51,8 @@ static void
 usage(void)
 {
 	fputs("usage: score-hits [-r PATH]... [-s SET] [-b STORE] "
-	    "[--rules | --report | --bench N] [FILE...]\n", stderr);
+	    "[--hs | --no-hs] [--cache DIR]\n"
+	    "    [--rules | --report | --bench N] [FILE...]\n", stderr);
 	exit(64);
 }
 
@@ -209,6 +217,24 @@ score_one(const struct score_rules *r, struct bayes *b, const char *file,
 	msg_free(&m);
 }
 
+/* CPU time of the calling thread, in seconds (ns resolution). */
+static double
+thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static double
 cpu_seconds(void)
 {
@@ -231,7 +257,8 @@ main(int argc, char **argv)
 	struct bayes *b = NULL;
 	struct err e;
 	size_t npaths = 0;
-	int i, set = 0, mode_rules = 0, mode_report = 0;
+	int i, set = 0, mode_rules = 0, mode_report = 0, hs = 0;
+	const char *cache = NULL;
 	long bench = 0;
 	double t0, t1;
 
@@ -246,6 +273,12 @@ main(int argc, char **argv)
 			store_spec = argv[++i];
 		else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc)
 			bench = atol(argv[++i]);
+		else if (strcmp(argv[i], "--hs") == 0)
+			hs = 1;
+		else if (strcmp(argv[i], "--no-hs") == 0)
+			hs = -1;
+		else if (strcmp(argv[i], "--cache") == 0 && i + 1 < argc)
+			cache = argv[++i];
 		else if (strcmp(argv[i], "--rules") == 0)
 			mode_rules = 1;
 		else if (strcmp(argv[i], "--report") == 0)
@@ -264,6 +297,14 @@ main(int argc, char **argv)
 	o.paths = paths;
 	o.npaths = npaths;
 	o.score_set = set;
+#ifdef SCORE_LOAD_HAS_CACHE_DIR
+	o.prefilter_hs = hs;
+	o.cache_dir = cache;
+#else
+	o.prefilter_hs = hs > 0;
+	if (cache != NULL)
+		fputs("score-hits: --cache: not in this score.h\n", stderr);
+#endif
 	memset(&rep, 0, sizeof rep);
 	err_clear(&e);
 	t0 = cpu_seconds();
@@ -298,8 +339,9 @@ main(int argc, char **argv)
 
 	if (bench > 0) {
 		struct buf *data;
+		double *per, sum = 0, m0;
 		int nf = argc - i, k;
-		long rep_i;
+		long rep_i, np = 0;
 
 		data = xcalloc(nf > 0 ? (size_t)nf : 1, sizeof *data);
 		for (k = 0; k < nf; k++)
@@ -308,15 +350,28 @@ main(int argc, char **argv)
 				    argv[i + k], strerror(errno));
 				return 1;
 			}
+		per = xcalloc((size_t)(nf > 0 ? nf : 1) * (size_t)bench,
+		    sizeof *per);
 		t0 = cpu_seconds();
 		for (rep_i = 0; rep_i < bench; rep_i++)
-			for (k = 0; k < nf; k++)
+			for (k = 0; k < nf; k++) {
+				m0 = thread_cpu();
 				score_one(r, b, argv[i + k], &data[k], 0);
+				per[np] = thread_cpu() - m0;
+				sum += per[np++];
+			}
 		t1 = cpu_seconds();
+		qsort(per, (size_t)np, sizeof *per, cmp_dbl);
 		printf("messages %ld\ncpu_s %.3f\nms_per_msg %.3f\n"
 		    "msgs_per_s_per_core %.0f\n", (long)nf * bench, t1 - t0,
 		    nf > 0 ? (t1 - t0) * 1000 / ((double)nf * bench) : 0.0,
 		    t1 > t0 ? (double)nf * bench / (t1 - t0) : 0.0);
+		if (np > 0)
+			printf("ms_mean %.3f\nms_p50 %.3f\nms_p99 %.3f\n"
+			    "ms_max %.3f\n", sum * 1000 / (double)np,
+			    per[np / 2] * 1000, per[(np * 99) / 100] * 1000,
+			    per[np - 1] * 1000);
+		free(per);
 		for (k = 0; k < nf; k++)
 			buf_free(&data[k]);
 		free(data);

@@ -286,6 +286,42 @@ test_math(void)
 	p[0] = 0.6, p[1] = 0.4;
 	ok(bayes_combine_probs(p, 2, 10, 10) == -1,
 	    "only weak tokens: not usable");
+	/* Outside the tie band the result is CombineChi.pm's own */
+	p[0] = 0.99, p[1] = 0.99, p[2] = 0.95, p[3] = 0.9;
+	{
+		double q[4], chi, r;
+
+		memcpy(q, p, sizeof q);
+		chi = chi_combine(10, 10, q, 4);
+		r = bayes_combine_probs(p, 4, 10, 10);
+		ok(fabs(chi - 0.5) >= BAYES_TIE_BAND && fabs(r - chi) < 1e-12,
+		    "decided: chi-square as SpamAssassin (%.6f = %.6f)", r,
+		    chi);
+	}
+	/* Strong tokens both ways saturate both tails: Fisher says 0.5;
+	 * the result stays in the band (SpamAssassin's BAYES_50) but
+	 * leans to the stronger side, and mirrors exactly. */
+	{
+		double sp[BAYES_N_SIGNIFICANT], hm[BAYES_N_SIGNIFICANT];
+		double cp[BAYES_N_SIGNIFICANT], c, rs, rh;
+		size_t i, n = 0;
+
+		for (i = 0; i + 1 < BAYES_N_SIGNIFICANT; i += 2, n += 2) {
+			sp[i] = 0.999, sp[i + 1] = 0.02;	/* spam wins */
+			hm[i] = 0.001, hm[i + 1] = 0.98;	/* its mirror */
+		}
+		memcpy(cp, sp, sizeof cp);
+		c = chi_combine(10, 10, cp, n);
+		rs = bayes_combine_probs(sp, n, 10, 10);
+		rh = bayes_combine_probs(hm, n, 10, 10);
+		ok(fabs(c - 0.5) < 1e-6, "conflicting tokens: Fisher says "
+		    "0.5 (%.9f)", c);
+		ok(rs > 0.5 && rs < 0.5 + BAYES_TIE_BAND,
+		    "... re-ranked towards spam inside the band (%.4f)", rs);
+		ok(rh < 0.5 && rh > 0.5 - BAYES_TIE_BAND,
+		    "... its mirror towards ham (%.4f)", rh);
+		ok(fabs((rs - 0.5) + (rh - 0.5)) < 1e-9, "... symmetrically");
+	}
 	/* packing both counts in one integer */
 	{
 		long long s, h;

@@ -342,6 +342,134 @@ static const char RATWARE_ENV[] =
     "\n"
     "text\n";
 
+/* ImageInfo: a GIF 300x200 (Content-Disposition filename), a PNG 640x480
+ * (Content-Type name), a JPEG 50x40 as image/jpg, and a GIF that is not
+ * base64 (not counted). Pixel coverage 369200. */
+static const char IMAGES[] =
+    HDR_BASE
+    "Date: Mon, 15 Jul 2002 22:39:00 +0100\n"
+    "From: Joe <joe@example.org>\n"
+    "To: ann@example.net\n"
+    "Subject: pics\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\n"
+    "\n"
+    "--b1\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "see the pictures\n"
+    "--b1\n"
+    "Content-Type: image/gif\n"
+    "Content-Transfer-Encoding: base64\n"
+    "Content-Disposition: attachment; filename=\"image001.gif\"\n"
+    "\n"
+    "R0lGODlhLAHIAPcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n"
+    "--b1\n"
+    "Content-Type: image/png; name=\"chart.png\"\n"
+    "Content-Transfer-Encoding: BASE64\n"
+    "\n"
+    "iVBORw0KGgoAAAANSUhEUgAAAoAAAAHgCAIAAAC6s0uzAAAAAElFTkSuQmCC\n"
+    "--b1\n"
+    "Content-Type: image/jpg\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/wAARCAAoADIDASIAAhEBAxEB/9k=\n"
+    "--b1\n"
+    "Content-Type: image/gif\n"
+    "Content-Transfer-Encoding: 7bit\n"
+    "\n"
+    "GIF89a,\001\310\000\n"
+    "--b1--\n";
+
+/* Broken images: truncated headers, a PNG without IHDR, a JPEG whose
+ * marker chain breaks: counted, no dimensions. */
+static const char BROKEN_IMAGES[] =
+    HDR_BASE
+    "From: Joe <joe@example.org>\n"
+    "Subject: broken\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\n"
+    "\n"
+    "--b1\n"
+    "Content-Type: image/gif\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "R0lGODlh\n"
+    "--b1\n"
+    "Content-Type: image/png\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "iVBORw0KGgoAAAANSUhEAA==\n"
+    "--b1\n"
+    "Content-Type: image/jpeg\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "/9j/4AAQSkZJRgABAQ==\n"
+    "--b1--\n";
+
+/* The envelope sender's domain against the relay's reverse name. */
+static const char RP_MATCH[] =
+    "Return-Path: <bounce-123@lists.example.org>\n"
+    HDR_BASE
+    "Date: Mon, 15 Jul 2002 22:39:00 +0100\n"
+    "From: Joe <joe@example.org>\n"
+    "To: ann@example.net\n"
+    "Subject: list mail\n"
+    "\n"
+    "text\n";
+
+static const char RP_OTHER[] =
+    "Return-Path: <bounce@other.example.com>\n"
+    HDR_BASE
+    "Date: Mon, 15 Jul 2002 22:39:00 +0100\n"
+    "From: Joe <joe@example.org>\n"
+    "To: ann@example.net\n"
+    "Subject: list mail\n"
+    "\n"
+    "text\n";
+
+/* HTTPSMismatch / URIEval: anchors whose text shows an https:// URL. */
+#define HTML_HDR							\
+    HDR_BASE								\
+    "Date: Mon, 15 Jul 2002 22:39:00 +0100\n"				\
+    "From: Joe <joe@example.org>\n"					\
+    "To: ann@example.net\n"						\
+    "Subject: account\n"						\
+    "MIME-Version: 1.0\n"						\
+    "Content-Type: text/html\n"						\
+    "\n"
+
+static const char HTTPS_MISMATCH[] =
+    HTML_HDR
+    "<html><body><p>Please log in:\n"
+    "<a href=\"http://login.evil-example.com/x\">https://www.paypal.com/"
+    "signin</a></p></body></html>\n";
+
+static const char HTTPS_SAME[] =
+    HTML_HDR
+    "<html><body><p>Please log in:\n"
+    "<a href=\"http://www.paypal.com/x\">https://paypal.com/signin</a>"
+    "</p></body></html>\n";
+
+static const char HTTPS_MANY[] =
+    HTML_HDR
+    "<html><body>"
+    "<a href=\"http://login.evil-example.com/x\">https://www.paypal.com/</a>"
+    "<a href=\"http://a1.example.com/\">one</a>"
+    "<a href=\"http://a2.example.com/\">two</a>"
+    "<a href=\"http://a3.example.com/\">three</a>"
+    "<a href=\"http://a4.example.com/\">four</a>"
+    "<a href=\"http://a5.example.org/\">five</a>"
+    "<a href=\"http://a6.example.org/\">six</a>"
+    "<a href=\"http://a7.example.org/\">seven</a>"
+    "<a href=\"http://a8.example.org/\">eight</a>"
+    "<a href=\"http://a9.example.org/\">nine</a>"
+    "</body></html>\n";
+
+static const char HTTPS_IP[] =
+    HTML_HDR
+    "<html><body><a href=\"http://192.0.2.1/bank/\">https://bank.example."
+    "com/</a></body></html>\n";
+
 static const struct row rows[] = {
 	/* MIMEEval */
 	{ "attachment", "rawbody", "check_for_mime", { "mime_attachment" },
@@ -557,6 +685,110 @@ static const struct row rows[] = {
 	    { "TESTTLD" }, "enlist_uri_host (TESTTLD) work\n", FREEMAIL, 0, 0 },
 
 	/* ours: no SpamAssassin verdict */
+	/* ImageInfo (ImageInfo.pm) */
+	{ "3 images", "body", "image_count", { "all", "3", "3" }, NULL,
+	    IMAGES, 1, 0 },
+	{ "1 gif", "body", "image_count", { "gif", "1", "1" }, NULL, IMAGES,
+	    1, 0 },
+	{ "2+ png", "body", "image_count", { "png", "2" }, NULL, IMAGES, 0,
+	    0 },
+	{ "image/jpg is jpeg", "body", "image_count", { "jpeg", "1", "1" },
+	    NULL, IMAGES, 1, 0 },
+	{ "no images", "body", "image_count", { "all", "1" }, NULL, PLAIN, 0,
+	    0 },
+	{ "broken images counted", "body", "image_count", { "all", "3", "3" },
+	    NULL, BROKEN_IMAGES, 1, 0 },
+	{ "coverage all", "body", "pixel_coverage", { "all", "360000",
+	    "400000" }, NULL, IMAGES, 1, 0 },
+	{ "coverage png", "body", "pixel_coverage", { "png", "180000",
+	    "475000" }, NULL, IMAGES, 1, 0 },
+	{ "coverage gif small", "body", "pixel_coverage", { "gif", "180000" },
+	    NULL, IMAGES, 0, 0 },
+	{ "coverage jpeg exact max", "body", "pixel_coverage", { "jpeg",
+	    "2000", "2000" }, NULL, IMAGES, 1, 0 },
+	{ "broken: no coverage", "body", "pixel_coverage", { "all", "1" },
+	    NULL, BROKEN_IMAGES, 0, 0 },
+	{ "size exact HxW", "body", "image_size_exact", { "gif", "200",
+	    "300" }, NULL, IMAGES, 1, 0 },
+	{ "size exact WxH", "body", "image_size_exact", { "gif", "300",
+	    "200" }, NULL, IMAGES, 0, 0 },
+	{ "size exact all", "body", "image_size_exact", { "all", "40", "50" },
+	    NULL, IMAGES, 1, 0 },
+	{ "size range", "body", "image_size_range", { "png", "400", "600" },
+	    NULL, IMAGES, 1, 0 },
+	{ "size range max h", "body", "image_size_range", { "png", "400",
+	    "600", "470" }, NULL, IMAGES, 0, 0 },
+	{ "named (disposition)", "body", "image_named", { "image001.gif" },
+	    NULL, IMAGES, 1, 0 },
+	{ "named (type name)", "body", "image_named", { "chart.png" }, NULL,
+	    IMAGES, 1, 0 },
+	{ "not named", "body", "image_named", { "x.gif" }, NULL, IMAGES, 0,
+	    0 },
+	{ "name regex", "body", "image_name_regex", { "^chart\\.png$" },
+	    NULL, IMAGES, 1, 0 },
+	{ "name regex slashes literal", "body", "image_name_regex",
+	    { "/^chart\\.png$/" }, NULL, IMAGES, 0, 0 },
+	{ "name regex miss", "body", "image_name_regex", { "/^x/" }, NULL,
+	    IMAGES, 0, 0 },
+	{ "text/pixels low", "body", "image_to_text_ratio", { "all", "0.000",
+	    "0.015" }, NULL, IMAGES, 1, 0 },
+	{ "text/pixels high", "body", "image_to_text_ratio", { "jpeg", "0.1",
+	    "100" }, NULL, IMAGES, 0, 0 },
+	/* WLBLEval */
+	{ "mailfrom matches relay", "header", "check_mailfrom_matches_rcvd",
+	    { NULL }, NULL, RP_MATCH, 1, 0 },
+	{ "mailfrom other domain", "header", "check_mailfrom_matches_rcvd",
+	    { NULL }, NULL, RP_OTHER, 0, 0 },
+	{ "no envelope sender", "header", "check_mailfrom_matches_rcvd",
+	    { NULL }, NULL, PLAIN, 0, 0 },
+	{ "def welcome by rdns", "header",
+	    "check_from_in_default_welcomelist", { NULL },
+	    "def_welcomelist_from_rcvd joe@example.org example.org\n", PLAIN,
+	    1, 0 },
+	{ "def welcome glob", "header", "check_from_in_default_welcomelist",
+	    { NULL }, "def_whitelist_from_rcvd *@EXAMPLE.org mx.example.org\n",
+	    PLAIN, 1, 0 },
+	{ "def welcome by ip", "header", "check_from_in_default_welcomelist",
+	    { NULL }, "def_welcomelist_from_rcvd joe@example.org [192.0.2.7]\n",
+	    PLAIN, 1, 0 },
+	{ "def welcome by net", "header",
+	    "check_from_in_default_welcomelist", { NULL },
+	    "def_welcomelist_from_rcvd joe@example.org [192.0.2.0]/24\n",
+	    PLAIN, 1, 0 },
+	{ "def welcome classful", "header",
+	    "check_from_in_default_welcomelist", { NULL },
+	    "def_welcomelist_from_rcvd joe@example.org [192.0.2]\n", PLAIN, 1,
+	    0 },
+	{ "def welcome other relay", "header",
+	    "check_from_in_default_welcomelist", { NULL },
+	    "def_welcomelist_from_rcvd joe@example.org elsewhere.example\n",
+	    PLAIN, 0, 0 },
+	{ "def welcome other sender", "header",
+	    "check_from_in_default_welcomelist", { NULL },
+	    "def_welcomelist_from_rcvd ann@example.org example.org\n", PLAIN,
+	    0, 0 },
+	{ "def welcome suffix only", "header",
+	    "check_from_in_default_welcomelist", { NULL },
+	    "def_welcomelist_from_rcvd joe@example.org ample.org\n", PLAIN, 0,
+	    0 },
+	/* HTTPSMismatch, URIEval https_ip */
+	{ "https text, other http domain", "body",
+	    "check_https_http_mismatch", { "1", "10" }, NULL, HTTPS_MISMATCH,
+	    1, 0 },
+	{ "https text, same domain", "body", "check_https_http_mismatch",
+	    { "1", "10" }, NULL, HTTPS_SAME, 0, 0 },
+	{ "https mismatch, 10 anchors", "body", "check_https_http_mismatch",
+	    { "1", "10" }, NULL, HTTPS_MANY, 0, 0 },
+	{ "https mismatch, no max", "body", "check_https_http_mismatch",
+	    { "1" }, NULL, HTTPS_MANY, 1, 0 },
+	{ "https text, IP href", "body", "check_https_http_mismatch",
+	    { "1", "10" }, NULL, HTTPS_IP, 0, 0 },
+	{ "https ip mismatch", "body", "check_https_ip_mismatch", { NULL },
+	    NULL, HTTPS_IP, 1, 0 },
+	{ "https ip mismatch, no IP href", "body", "check_https_ip_mismatch",
+	    { NULL }, NULL, HTTPS_MISMATCH, 0, 0 },
+	{ "https, plain text", "body", "check_https_http_mismatch",
+	    { "1", "10" }, NULL, PLAIN, 0, 0 },
 	{ "bayes off", "body", "check_bayes", { "0.99", "1.00" }, NULL, PLAIN,
 	    0, 1 },
 	{ "spf pass", "header", "check_for_spf_pass", { NULL }, NULL, PLAIN,

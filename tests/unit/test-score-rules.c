@@ -5,6 +5,9 @@
  * here, so these tests check the rule side alone; SpamAssassin's
  * behaviour is the expected value throughout (comments say where from).
  */
+#include <sys/stat.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,6 +559,7 @@ static const char cf_inc[] =
     "score     INCLUDED   1\n";
 
 static int load_hs;	/* prefilter_hs for load() */
+static const char *load_cache = "";	/* cache_dir for load() */
 
 static struct score_rules *
 load(struct score_load_report *rep, int set)
@@ -573,6 +577,7 @@ load(struct score_load_report *rep, int set)
 	o.npaths = 1;
 	o.score_set = set;
 	o.prefilter_hs = load_hs;
+	o.cache_dir = load_cache;
 	if (score_rules_load(&o, &r, rep, &e) == -1) {
 		printf("# load: %s\n", e.msg);
 		return NULL;
@@ -879,6 +884,10 @@ pf_expected(const struct perlre *re, const struct span *lines, size_t n)
 	return total;
 }
 
+/* How the last pf_check's body rules were filtered: 1 with a
+ * Hyperscan database, 0 without. */
+static int pf_had_db;
+
 static void
 pf_check(const char *mode, size_t nrows)
 {
@@ -921,15 +930,145 @@ pf_check(const char *mode, size_t nrows)
 		    pos >= 0 ? r->pf[PF_BODY].mode[pos] : -1);
 	}
 #ifdef HAVE_HYPERSCAN
-	if (strcmp(mode, "hyperscan") == 0)
+	if (strncmp(mode, "hyperscan", 9) == 0)
 		ok(nhs > nrows / 2, "pf %s: most rows are in the database "
 		    "(%zu of %zu)", mode, nhs, nrows);
 #endif
+	pf_had_db = r->pf[PF_BODY].db != NULL;
 	(void)nhs;
 	score_result_free(&res);
 	score_rules_free(&r);
 	score_load_report_free(&rep);
 }
+
+#ifdef HAVE_HYPERSCAN
+/* The cache entry of the body rules in dir (its path into path): 0, or
+ * -1 when there is none. */
+static int
+hs_cache_entry(const char *dir, char *path, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = -1;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "hs-body-", 8) == 0 &&
+		    strchr(de->d_name, '.') == NULL) {
+			buf_fmt(path, size, "%s/%s", dir, de->d_name);
+			ret = 0;
+		}
+	closedir(d);
+	return ret;
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Flip one byte of path at offset off. */
+static void
+flip_byte(const char *path, off_t off)
+{
+	unsigned char c;
+	int fd = open(path, O_RDWR);
+
+	if (fd == -1)
+		return;
+	if (pread(fd, &c, 1, off) == 1) {
+		c ^= 0x5a;
+		(void)!pwrite(fd, &c, 1, off);
+	}
+	close(fd);
+}
+
+/*
+ * The Hyperscan database cache: prefilter_hs 0 (auto) with a cache
+ * directory compiles, stores, and then loads from it with the same
+ * counts; an entry that is corrupted, or writable by others, or in a
+ * directory writable by others, is never used (pf_check still counts
+ * right: it compiles anew, or runs on literals).
+ */
+static void
+test_hs_cache(size_t nrows)
+{
+	char dir[160], path[512];
+	struct stat st;
+	unsigned char key[32];
+	static const unsigned char abc[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41,
+		0x40, 0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3,
+		0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00,
+		0x15, 0xad,
+	};
+
+	rules_sha256("abc", 3, key);
+	ok(memcmp(key, abc, 32) == 0, "hs cache: SHA-256 of \"abc\"");
+
+	buf_fmt(dir, sizeof dir, "%s.hs", tmpdir);
+	load_cache = dir;
+	load_hs = 0;
+	pf_check("hyperscan, compiled into the cache", nrows);
+	ok(pf_had_db, "hs cache: auto with a writable cache: a database");
+	ok(stat(dir, &st) == 0 && S_ISDIR(st.st_mode),
+	    "hs cache: the configured directory is created");
+	if (!ok(hs_cache_entry(dir, path, sizeof path) == 0,
+	    "hs cache: the body database is stored"))
+		goto out;
+	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644,
+	    "hs cache: entry mode 0644 (got %o)", st.st_mode & 07777);
+	pf_check("hyperscan, from the cache", nrows);
+	ok(pf_had_db, "hs cache: loaded");
+
+	/* a corrupted entry: checksum fails, compiled and stored anew */
+	flip_byte(path, file_size(path) / 2);
+	pf_check("hyperscan, corrupted entry", nrows);
+	ok(pf_had_db, "hs cache: a corrupted entry is compiled anew");
+	/* writable by others: not read, replaced */
+	chmod(path, 0666);
+	pf_check("hyperscan, group-writable entry", nrows);
+	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644,
+	    "hs cache: an entry writable by others is replaced");
+	/* a directory writable by others is not used at all */
+	chmod(dir, 0777);
+	pf_check("literals, unsafe cache directory", nrows);
+	ok(!pf_had_db, "hs cache: a directory writable by others is ignored");
+	chmod(dir, 0755);
+	/* read-only use: load_hs 0 with a cache that has the entry, as a
+	 * user that cannot write it would */
+	unlink(path);
+	chmod(dir, 0555);
+	if (geteuid() != 0) {
+		pf_check("literals, read-only cache without the entry", nrows);
+		ok(!pf_had_db, "hs cache: auto does not compile what it "
+		    "cannot keep");
+	}
+	chmod(dir, 0755);
+out:
+	if (hs_cache_entry(dir, path, sizeof path) == 0)
+		unlink(path);
+	{
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d != NULL && (de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.') {
+				buf_fmt(path, sizeof path, "%s/%s", dir,
+				    de->d_name);
+				unlink(path);
+			}
+		if (d != NULL)
+			closedir(d);
+	}
+	rmdir(dir);
+	load_cache = "";
+}
+#endif
 
 static void
 test_prefilter(void)
@@ -955,8 +1094,15 @@ test_prefilter(void)
 	rename_away(1);
 	load_hs = 1;
 	pf_check("hyperscan", nrows + 1);
-	load_hs = 0;
+	load_hs = -1;
 	pf_check("literals", nrows + 1);
+	ok(!pf_had_db, "pf: prefilter_hs < 0: no database");
+	load_hs = 0;
+	pf_check("literals (auto, no cache)", nrows + 1);
+	ok(!pf_had_db, "pf: prefilter_hs 0 without a cache: no database");
+#ifdef HAVE_HYPERSCAN
+	test_hs_cache(nrows + 1);
+#endif
 	rename_away(0);
 
 	/* the pieces themselves */

@@ -14,7 +14,8 @@ build_pkgs="gcc make autoconf automake libtool pkg-config
 # postfix asks a debconf question; answer it so the install is unattended.
 test_pkgs="postfix dovecot-core dovecot-imapd dovecot-sieve redis-server
  procmail maildrop strace clang libclang-rt-14-dev python3
- util-linux passwd psmisc time spamassassin spamc spamd dnsmasq-base"
+ util-linux passwd psmisc time spamassassin spamc spamd dnsmasq-base
+ opendkim-tools"
 
 pkgs=$build_pkgs
 if [ "$what" = test ]; then

@@ -4,9 +4,9 @@
  * Key: "grey:" NET "/" SENDER "/" RCPT, where NET is the client address
  * masked to grey_conf's prefix (v4 /24, v6 /64 by default: a sender's
  * retries often come from a sibling host of the same farm). Keys longer
- * than STORE_MAX_KEY are replaced by "grey#" + a 128-bit hash of the
- * whole triplet (two FNV-1a 64 with different bases: not cryptographic;
- * a sender who forged a collision would only pass greylisting early).
+ * than STORE_MAX_KEY are replaced by "grey#" + the SHA-256 (hex) of the
+ * whole triplet: senders choose these bytes, and with a weak hash one
+ * could forge a collision with a triplet that already passed.
  *
  * Value: "d:FIRST" (first seen at FIRST, waiting) or "p:WHEN" (passed at
  * WHEN). The decision is computed from these times and the caller's now,
@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "../lib/sha256.h"
 #include "../store/store.h"
 
 #define GREY_PREFIX	"grey:"
@@ -68,16 +69,6 @@ grey_net(const char *ip, const struct grey_conf *g, char *out, size_t size)
 	    af == AF_INET ? g->v4_prefix : g->v6_prefix);
 }
 
-static uint64_t
-fnv1a(const char *p, size_t n, uint64_t h)
-{
-	while (n--) {
-		h ^= (unsigned char)*p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* Build the key in k (caller's buffer, reset here). */
 static void
 grey_key(struct buf *k, const struct grey_conf *g, const char *ip,
@@ -94,12 +85,13 @@ grey_key(struct buf *k, const struct grey_conf *g, const char *ip,
 	buf_addc(k, '/');
 	buf_adds(k, rcpt);
 	if (k->len > STORE_MAX_KEY) {
-		uint64_t h1 = fnv1a(k->data, k->len, 0xcbf29ce484222325ULL);
-		uint64_t h2 = fnv1a(k->data, k->len, 0x84222325cbf29ce4ULL);
+		unsigned char d[SHA256_LEN];
+		char hex[SHA256_HEXLEN + 1];
 
+		sha256(k->data, k->len, d);
 		buf_reset(k);
-		buf_addf(k, GREY_HPREFIX "%016llx%016llx",
-		    (unsigned long long)h1, (unsigned long long)h2);
+		buf_adds(k, GREY_HPREFIX);
+		buf_adds(k, sha256_hex(d, hex));
 	}
 }
 

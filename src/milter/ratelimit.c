@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "../lib/sha256.h"
 #include "../store/store.h"
 
 #define RATE_PREFIX	"rate:"
@@ -39,17 +40,8 @@
 #define RATE_MAX_PERIOD	(30L * 86400)	/* seconds */
 #define RATE_MAX_COST	1000000.0	/* tokens one call may take */
 
-static uint64_t
-fnv1a(const char *p, size_t n, uint64_t h)
-{
-	while (n--) {
-		h ^= (unsigned char)*p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* "rate:KIND:ID:WINDOWSECS:INDEX" (hashed when too long). */
+/* "rate:KIND:ID:WINDOWSECS:INDEX"; when too long "rate#" + its SHA-256
+ * in hex (the id is the sender's to choose: no forged collisions). */
 static void
 rate_key(struct buf *k, const char *kind, const char *id, long w,
     long long idx)
@@ -57,12 +49,13 @@ rate_key(struct buf *k, const char *kind, const char *id, long w,
 	buf_reset(k);
 	buf_addf(k, RATE_PREFIX "%s:%s:%ld:%lld", kind, id, w, idx);
 	if (k->len > STORE_MAX_KEY) {
-		uint64_t h1 = fnv1a(k->data, k->len, 0xcbf29ce484222325ULL);
-		uint64_t h2 = fnv1a(k->data, k->len, 0x84222325cbf29ce4ULL);
+		unsigned char d[SHA256_LEN];
+		char hex[SHA256_HEXLEN + 1];
 
+		sha256(k->data, k->len, d);
 		buf_reset(k);
-		buf_addf(k, RATE_HPREFIX "%016llx%016llx",
-		    (unsigned long long)h1, (unsigned long long)h2);
+		buf_adds(k, RATE_HPREFIX);
+		buf_adds(k, sha256_hex(d, hex));
 	}
 }
 

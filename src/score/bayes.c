@@ -76,6 +76,7 @@
 #define BAYES_FEAT_HTML		2	/* HTML tag names and facts */
 #define BAYES_FEAT_MIME		4	/* MIME part types */
 #define BAYES_FEAT_SHAPE	8	/* "N:" digits as 9: "$9,999" */
+#define BAYES_FEAT_SKIP		16	/* body skip pairs "3:a c" (OSB) */
 #define BAYES_PAIR_WORD		15	/* bytes of each word of a pair */
 #define BAYES_MAX_TOKEN_LEN	15	/* longer: "sk:" + 7 characters */
 #define BAYES_MIN_TOKEN_LEN	3	/* shorter tokens are dropped */
@@ -560,8 +561,8 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
     enum region rg, const char *p, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)p;
-	size_t i, k, plen = strlen(pfx), start, pl;
-	char *q, pair[BAYES_PAIR_WORD + 3];
+	size_t i, k, plen = strlen(pfx), start, pl, pl2;
+	char *q, pair[BAYES_PAIR_WORD + 3], pair2[BAYES_PAIR_WORD + 3];
 
 	if (ts->emitted >= ts->limit)
 		return;
@@ -588,7 +589,7 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
 
 	q = sc->a.data;
 	n = sc->a.len;
-	pl = 0;
+	pl = pl2 = 0;
 	for (i = 0; i < n; ) {
 		while (i < n && q[i] == ' ')
 			i++;
@@ -617,6 +618,11 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
 				    w[j] - 'A' + 'a' : w[j]);
 			if (pl > 0)
 				emit3(ts, pair, pl, cur, wl, NULL, 0);
+			if ((BAYES_FEAT & BAYES_FEAT_SKIP) && pl2 > 0)
+				emit3(ts, pair2, pl2, cur, wl, NULL, 0);
+			memcpy(pair2, pair, pl);
+			pair2[0] = '3';
+			pl2 = pl;
 			memcpy(pair, "2:", 2);
 			memcpy(pair + 2, cur, wl);
 			pair[2 + wl] = ' ';

@@ -304,8 +304,6 @@ int rules_pf_literal(const char *p, size_t len, uint32_t opts,
 /* score_load_opts.cache_dir NULL: this directory when it exists */
 #define SCORE_HS_CACHE_DEFAULT	"/var/cache/sluice"
 
-/* SHA-256 of data (FIPS 180-4). */
-void rules_sha256(const void *data, size_t len, unsigned char out[32]);
 /* Is dir a cache directory we may trust (owned by root or us, not
  * group/world writable; created first when create is set)? 1 usable
  * and writable, 0 usable read-only, -1 not usable. */

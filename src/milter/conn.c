@@ -40,6 +40,9 @@
 #define CONN_LOG_FIELD		200	/* bytes of one quoted log field */
 #define CONN_MAX_QID		64	/* bytes of a queue id */
 #define CONN_MAX_HDR_FIELDS	16	/* X-Spam-* fields we add */
+/* Store attempts per step: a pooled connection can be stale once after
+ * a Redis restart; more would only multiply the wait on a dead store. */
+#define CONN_STORE_TRIES	2
 /* Header fields we remove when forged; anything named X-Spam-* too. */
 #define CONN_AR_NAME		"Authentication-Results"
 
@@ -320,17 +323,27 @@ rate_one(SMFICTX *ctx, struct mconn *c, enum milter_rate_kind k,
 	    "user" };
 	struct store *s;
 	struct err e;
-	enum rate_res r;
+	enum rate_res r = RATE_ERROR;
+	int try;
 
 	if (!c->gen->rate_on[k] || c->store_down)
 		return SMFIS_CONTINUE;
-	err_clear(&e);
-	if ((s = milter_store_get(c->gen, &e)) == NULL)
-		r = RATE_ERROR;
-	else
+	/* One retry when a pooled connection failed: it may be stale
+	 * (see greylist()). Should the lost reply have been an applied
+	 * EXEC, the client pays one token twice: rare, and on the safe
+	 * side. A connect that fails is a fresh failure: no retry. */
+	for (try = 0; try < CONN_STORE_TRIES; try++) {
+		err_clear(&e);
+		if ((s = milter_store_get(c->gen, &e)) == NULL) {
+			r = RATE_ERROR;
+			break;
+		}
 		r = rate_take(s, &c->gen->rate[k], kinds[k], id, 1.0,
 		    time(NULL), &e);
-	milter_store_put(c->gen, &s, r == RATE_ERROR);
+		milter_store_put(c->gen, &s, r == RATE_ERROR);
+		if (r != RATE_ERROR)
+			break;
+	}
 	if (r == RATE_OK)
 		return SMFIS_CONTINUE;
 	if (r == RATE_ERROR) {
@@ -694,7 +707,7 @@ insert_fields(SMFICTX *ctx, struct mconn *c, const struct buf *text)
  * GREY_DEFER when one is deferred, GREY_ERROR (e set) on store errors.
  */
 static enum grey_res
-greylist(struct mconn *c, long *wait_out, struct err *e)
+greylist_once(struct mconn *c, long *wait_out, struct err *e)
 {
 	struct store *s;
 	enum grey_res r = GREY_PASS, one;
@@ -721,6 +734,23 @@ greylist(struct mconn *c, long *wait_out, struct err *e)
 		}
 	}
 	milter_store_put(c->gen, &s, r == GREY_ERROR);
+	return r;
+}
+
+/* A store error on a pooled connection may only mean it went stale
+ * (Redis restarted while it sat idle): the error emptied the pool, so
+ * one retry connects afresh. Triplets written by the failed try are
+ * read back as "retried too early": still deferred, never passed. */
+static enum grey_res
+greylist(struct mconn *c, long *wait_out, struct err *e)
+{
+	enum grey_res r = GREY_ERROR;
+	int try;
+
+	for (try = 0; try < CONN_STORE_TRIES && r == GREY_ERROR; try++) {
+		err_clear(e);
+		r = greylist_once(c, wait_out, e);
+	}
 	return r;
 }
 
@@ -864,6 +894,11 @@ cb_eom(SMFICTX *ctx)
 		ret = SMFIS_REJECT;
 		goto done;
 	}
+	/* The store failed at MAIL FROM (policy open): no greylisting,
+	 * and the verdict line says so, as for a failure here. */
+	if (c->store_down && g->grey_on && c->auth == NULL &&
+	    res.score >= g->conf.greylist_score)
+		(void)buf_fmt(extra, sizeof extra, "greylist=skipped");
 	if (g->grey_on && res.score >= g->conf.greylist_score &&
 	    !c->trusted && c->auth == NULL && c->client_addr[0] != '\0' &&
 	    !c->store_down) {

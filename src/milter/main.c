@@ -45,6 +45,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "lib/buf.h"
@@ -76,6 +79,8 @@
 #define MILTER_LIB_TIMEOUT	600
 /* Lines of the rule load report logged at start. */
 #define MILTER_MAX_REPORT_LINES	50
+/* descriptors searched for the listening socket (it is opened early) */
+#define MILTER_MAX_SCAN_FD	64
 
 struct spf_client *milter_spf;
 
@@ -121,18 +126,30 @@ void
 milter_store_put(struct milter_gen *g, struct store **sp, int bad)
 {
 	struct store_pool *p = g->pool;
+	struct store *stale[MILTER_STORE_POOL];
+	size_t nstale = 0;
 
 	if (*sp == NULL)
 		return;
+	pthread_mutex_lock(&p->lock);
 	if (!bad) {
-		pthread_mutex_lock(&p->lock);
 		if (p->nidle < MILTER_STORE_POOL) {
 			p->idle[p->nidle++] = *sp;
 			*sp = NULL;
 		}
-		pthread_mutex_unlock(&p->lock);
+	} else {
+		/* The idle handles talk to the same server: when it died
+		 * or restarted they are all stale, and each would fail
+		 * one message. Drop them all; the next get reconnects. */
+		memcpy(stale, p->idle, p->nidle * sizeof stale[0]);
+		nstale = p->nidle;
+		p->nidle = 0;
 	}
+	pthread_mutex_unlock(&p->lock);
 	store_close(sp);
+	/* closed outside the lock: a close may wait on the network */
+	while (nstale > 0)
+		store_close(&stale[--nstale]);
 }
 
 static void
@@ -674,6 +691,36 @@ wait_conns(void)
 		(void)poll(NULL, 0, 50);
 }
 
+/*
+ * TCP_NODELAY on the listening inet socket (Linux hands it on to every
+ * accepted connection). The milter answers with many small packets (one
+ * per header change); with Nagle's algorithm each waits for the peer's
+ * delayed ACK: measured 24 ms p50 per message over a unix socket against
+ * 95 ms over TCP (tests/bench/bench-milter.sh). libmilter keeps the
+ * socket to itself, so find it: the only listening socket we have.
+ */
+static void
+listen_nodelay(void)
+{
+	int fd, one = 1, v, dom;
+	socklen_t len;
+
+	for (fd = 3; fd < MILTER_MAX_SCAN_FD; fd++) {
+		len = sizeof v;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == -1 ||
+		    v == 0)
+			continue;
+		len = sizeof dom;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == -1 ||
+		    (dom != AF_INET && dom != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof one) == -1)
+			log_warn("TCP_NODELAY on the milter socket: %s",
+			    strerror(errno));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -792,6 +839,13 @@ main(int argc, char **argv)
 		log_err("smfi_register failed");
 		goto out;
 	}
+	/* Before the socket listens: a SIGTERM from then on (a systemd stop
+	 * right after start) is a clean stop, never the default death that
+	 * leaves the socket and the pid file behind. */
+	if (set_handlers() == -1) {
+		log_warn("signal handlers");
+		goto out;
+	}
 	(void)smfi_setbacklog(MILTER_BACKLOG);
 	(void)smfi_settimeout(MILTER_LIB_TIMEOUT);
 	if (smfi_setconn(sock) == MI_FAILURE ||
@@ -800,6 +854,7 @@ main(int argc, char **argv)
 		ret = EX_UNAVAILABLE;
 		goto out;
 	}
+	listen_nodelay();
 	/* A Unix socket for Postfix: its group (postfix) must connect;
 	 * the directory's permissions are the access control. */
 	if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0)
@@ -838,10 +893,6 @@ main(int argc, char **argv)
 			log_err("%s", e.msg);
 			goto out;
 		}
-	}
-	if (set_handlers() == -1) {
-		log_warn("signal handlers");
-		goto out;
 	}
 	/* libmilter's threads are born with our signals blocked. */
 	sigemptyset(&block);

@@ -47,6 +47,14 @@
 # redis-server for its Bayes (untrained in both: same footing),
 # BENCH_RSPAMD_HS_CACHE=DIR to reuse its Hyperscan databases (copy one:
 # rspamd prunes the dir). BENCH_MILTER_RSPAMD=0 skips the rspamd run.
+# BENCH_KEEP=1 copies the scratch dir (logs, latencies) to
+# /tmp/bench-milter.PID.
+#
+# sluice-milter runs once per socket kind in BENCH_MILTER_SOCKS (default
+# "unix inet"): unix as examples/postfix/milter.cf ships it, inet
+# (127.0.0.1) the transport rspamd's milter has here. On TCP, the
+# milter's replies at end of message (one packet per header change)
+# meet Nagle and delayed ACKs: the inet row shows what that costs.
 #
 # Everything listens on 127.0.0.1 only; every process started here is
 # stopped by its PID at exit; the scratch dir is removed.
@@ -62,6 +70,8 @@ N=${BENCH_MILTER_N:-300}
 CONC=${BENCH_MILTER_CONC:-4}
 WARM=${BENCH_MILTER_WARM:-40}
 DO_RSPAMD=${BENCH_MILTER_RSPAMD:-1}
+# unix: as examples/postfix/milter.cf; inet: the transport rspamd uses
+SOCKS=${BENCH_MILTER_SOCKS:-unix inet}
 REJECT=${BENCH_REJECT:-1000}
 SA_RULES=${BENCH_SA_RULES:-/usr/share/spamassassin}
 SA_SITE=${BENCH_SA_SITE:-/etc/spamassassin}
@@ -70,7 +80,6 @@ SLUICE_MILTER="$B/sluice-milter"
 MUSER=nobody
 # waits, in tenths of a second
 START_WAIT=600		# a daemon up and answering (rule load included)
-DRAIN_WAIT=3000		# the queue empty after a run
 HS_WAIT=3000		# rspamd's Hyperscan databases loaded
 
 die() { echo "bench-milter.sh: $*" >&2; exit 1; }
@@ -307,6 +316,8 @@ until python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 
 	[ $i -ge 100 ] && die "smtpd not listening on 127.0.0.1:$PORT"
 	sleep 0.1
 done
+PFPID=$(tr -cd 0-9 <"$QDIR/pid/master.pid")
+[ -n "$PFPID" ] || die "no Postfix master pid"
 
 # set_milter SOCKET|"": smtpd_milters, then reload
 set_milter() {
@@ -340,22 +351,30 @@ run() {
 	s0=$(sent_count)
 	c0=0
 	[ -n "$rpid" ] && c0=$(proc_cpu "$rpid")
+	p0=$(proc_cpu "$PFPID")
 	python3 "$S/client.py" "$PORT" "$S/run.list" "$QDIR" "$S/$rn.lat" "$CONC" \
 	    >"$S/$rn.out" 2>&1 || die "$rn: client failed: $(tail -3 "$S/$rn.out")"
 	c1=0
 	[ -n "$rpid" ] && c1=$(proc_cpu "$rpid")
+	p1=$(proc_cpu "$PFPID")
 	sleep 0.5
 	s1=$(sent_count)
 	echo "# $rn run: $(cat "$S/$rn.out"); status=sent $((s1 - s0))"
+	[ "$((s1 - s0))" -eq "$N" ] ||
+	    echo "# warning: $rn: $((s1 - s0)) of $N messages relayed (status=sent)"
 	el=$(sed -n 's/.*elapsed_s \([0-9.]*\).*/\1/p' "$S/$rn.out")
 	okn=$(sed -n 's/^ok \([0-9]*\).*/\1/p' "$S/$rn.out")
+	# four numbers, split on purpose
+	# shellcheck disable=SC2046
 	set -- $(pct "$S/$rn.lat")
-	own="- - - -"
+	own="- - - - 0"
 	if [ -n "${MLOG:-}" ]; then
-		tail -n +"$((ml0 + 1))" "$MLOG" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' >"$S/$rn.own"
+		tail -n +"$((ml0 + 1))" "$MLOG" | sed -n "$OWNRE" >"$S/$rn.own"
 		own="$(pct "$S/$rn.own") $(wc -l <"$S/$rn.own")"
+		echo "# $rn: $(wc -l <"$S/$rn.own") per-message lines in the milter's log"
 	fi
-	echo "$rn $okn $el $1 $2 $3 $4 $(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }') $own" >>"$RESULTS"
+	echo "$rn $okn $el $1 $2 $3 $4 $(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" \
+	    "$(awk -v a="$p0" -v b="$p1" 'BEGIN { print b - a }') $own" >>"$RESULTS"
 }
 
 echo "# bench-milter: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -366,42 +385,73 @@ MLOG=
 set_milter ""
 run none ""
 
-# -- 2. sluice-milter
+# -- 2. sluice-milter, on each socket kind of BENCH_MILTER_SOCKS
 RUN="$S/run"
 CACHE=${BENCH_MILTER_CACHE:-$S/cache}
 mkdir -p "$RUN" "$CACHE" || die "cannot create $RUN"
 chown "$MUSER" "$RUN" || die "cannot chown $RUN"
-MPORT=$(free_port)
+# smtpd runs as postfix and must reach a unix socket in $RUN
+chmod 777 "$RUN"
 SCONF="$S/sluice.conf"
-cat >"$SCONF" <<EOF
+# write_sconf SOCKET
+write_sconf() {
+	cat >"$SCONF" <<EOF
 score_rules = $TOP/filters/sluice-default.cf $SA_RULES
 score_cache_dir = $CACHE
 store = lmdb:$RUN/state
-milter_socket = inet:$MPORT@127.0.0.1
+milter_socket = $1
 milter_user = $MUSER
 milter_pid_file = $RUN/milter.pid
 authserv_id = mx.bench.test
 reject_score = $REJECT
 spf = no
 EOF
-chmod 644 "$SCONF"
+	chmod 644 "$SCONF"
+}
+write_sconf "unix:$RUN/milter.sock"
 # compile (Hyperscan) and cache the rules once, untimed
 t0=$(date +%s.%N)
 "$SLUICE" score -c "$SCONF" --no-bayes <"$(head -1 "$S/warm.list")" >"$S/warmscore.out" 2>&1 ||
     echo "# warning: sluice score (cache warm-up) failed: $(tail -2 "$S/warmscore.out")"
 chmod -R a+rX "$CACHE"
 echo "# sluice score cache warm-up: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
-MLOG="$S/milter.log"
-"$SLUICE_MILTER" -f -c "$SCONF" >"$MLOG" 2>&1 &
-mpid=$!
-on_exit "stop_tree $mpid"
-wait_port "$MPORT" "$mpid" || { tail -5 "$MLOG" >&2; die "sluice-milter did not start"; }
-echo "# sluice-milter up: $(proc_cpu "$mpid") s CPU at start (rules loaded)"
-set_milter "inet:127.0.0.1:$MPORT"
-run sluice-milter "$mpid"
-grep -q 'Sanitizer\|runtime error:' "$MLOG" && echo "# warning: sanitizer report in the milter log"
-set_milter ""
-stop_tree "$mpid"
+for sk in $SOCKS; do
+	case $sk in
+	unix)	msock="unix:$RUN/milter.sock"
+		pfsock="unix:$RUN/milter.sock" ;;
+	inet)	MPORT=$(free_port)
+		msock="inet:$MPORT@127.0.0.1"
+		pfsock="inet:127.0.0.1:$MPORT" ;;
+	*)	die "BENCH_MILTER_SOCKS: unix or inet, not $sk" ;;
+	esac
+	write_sconf "$msock"
+	rm -f "$RUN/milter.sock"
+	MLOG="$S/milter-$sk.log"
+	OWNRE='s/.* action=.* ms=\([0-9]*\) .*/\1/p'	# its per-message line
+	"$SLUICE_MILTER" -f -c "$SCONF" >"$MLOG" 2>&1 &
+	mpid=$!
+	on_exit "stop_tree $mpid"
+	if [ "$sk" = unix ]; then
+		i=0
+		while [ ! -S "$RUN/milter.sock" ] && [ $i -lt "$START_WAIT" ]; do
+			kill -0 "$mpid" 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		[ -S "$RUN/milter.sock" ] || { tail -5 "$MLOG" >&2; die "sluice-milter did not start"; }
+		# the milter makes it 0660 for milter_user's group; smtpd
+		# runs as postfix, in no group of nobody's
+		chmod 666 "$RUN/milter.sock"
+	else
+		wait_port "$MPORT" "$mpid" || { tail -5 "$MLOG" >&2; die "sluice-milter did not start"; }
+	fi
+	echo "# sluice-milter ($sk socket) up: $(proc_cpu "$mpid") s CPU at start (rules loaded)"
+	set_milter "$pfsock"
+	run "sluice-$sk" "$mpid"
+	grep -q 'Sanitizer\|runtime error:' "$MLOG" && echo "# warning: sanitizer report in the milter log"
+	set_milter ""
+	stop_tree "$mpid"
+done
 MLOG=
 
 # -- 3. rspamd 3.4's milter
@@ -471,30 +521,37 @@ if [ "$DO_RSPAMD" = 1 ]; then
 	done
 	echo "# rspamd up: $(proc_cpu "$spid") s CPU at start (Hyperscan $( [ -n "$HS_CACHE" ] && echo "cache $HS_CACHE" || echo compiled))"
 	set_milter "inet:127.0.0.1:$PPORT"
+	# rspamd's per-message task log line: the scan's time
+	MLOG="$R/log/rspamd.log"
+	OWNRE='/rspamd_task_write_log/s/.*, time: \([0-9.]*\)ms.*/\1/p'
 	run rspamd-milter "$spid"
+	MLOG=
 	set_milter ""
 	stop_tree "$spid"
 fi
 
 # -- the table
-echo "# msgs/s: N / (first connect .. queue empty, all relayed); cost vs no milter; eod = end-of-DATA reply latency at the client (ms); own = the milter's ms= per message; CPU = the milter's processes"
+echo "# msgs/s: N / (first connect .. queue empty, all relayed); cost: throughput lost vs no milter; eod: end-of-DATA reply latency at the client (ms); cpu: the milter's processes, pf_cpu: all of Postfix's (ms per message); own: the milter's own time per message from its log (sluice: ms=, rspamd: task time), ms"
 awk -v n="$N" '
 	{ name[NR] = $1; ok[NR] = $2; el[NR] = $3; p50[NR] = $4; p90[NR] = $5; p99[NR] = $6
-	  mx[NR] = $7; cpu[NR] = $8; o50[NR] = $9; o90[NR] = $10; o99[NR] = $11; omx[NR] = $12 }
+	  mx[NR] = $7; cpu[NR] = $8; pf[NR] = $9; o50[NR] = $10; o90[NR] = $11; o99[NR] = $12 }
 	END {
-		printf "%-14s %5s %8s %7s %8s %8s %8s %8s %9s %8s %8s %8s\n",
+		printf "%-14s %4s %7s %6s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n",
 		    "run", "ok", "msgs/s", "cost%", "eod_p50", "eod_p90", "eod_p99", "eod_max",
-		    "cpu_ms/m", "own_p50", "own_p90", "own_p99"
+		    "cpu", "pf_cpu", "own_p50", "own_p90", "own_p99"
 		base = (el[1] > 0) ? n / el[1] : 0
 		for (i = 1; i <= NR; i++) {
 			r = (el[i] > 0) ? n / el[i] : 0
-			printf "%-14s %5d %8.1f %7s %8s %8s %8s %8s %9s %8s %8s %8s\n",
+			printf "%-14s %4d %7.1f %6s %7s %7s %7s %7s %7s %7.2f %7s %7s %7s\n",
 			    name[i], ok[i], r,
 			    (i == 1 ? "-" : sprintf("%.1f", (base > 0 ? 100 * (1 - r / base) : 0))),
 			    p50[i], p90[i], p99[i], mx[i],
-			    (i == 1 ? "-" : sprintf("%.2f", cpu[i] * 1000 / n)),
+			    (i == 1 ? "-" : sprintf("%.2f", cpu[i] * 1000 / n)), pf[i] * 1000 / n,
 			    o50[i], o90[i], o99[i]
 		}
 	}' "$RESULTS"
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "${BENCH_KEEP:-0}" = 1 ]; then
+	cp -r "$S" "/tmp/bench-milter.$$" && echo "# kept: /tmp/bench-milter.$$"
+fi
 exit 0

@@ -4,12 +4,14 @@
 # t-milter-proto.sh does. A triplet first seen by milter A is deferred
 # and, retried after greylist_delay through milter B, accepted; a client
 # rate limit is spent across A and B. Then redis-server is killed with
-# SIGKILL mid-test: both milters still answer every message within a
-# bounded time and fail open (accepted, headers added, no greylisting,
-# logged), and with milter_store_fail = tempfail the answer is 451 4.3.0.
-# Redis restarted on the same port: greylisting works again without
-# restarting the milters. No milter crashed, both exit cleanly on
-# SIGTERM, and under the sanitizer build neither prints a report.
+# SIGKILL during concurrent traffic: every message gets an answer, and
+# then both milters answer each message within a bounded time and fail
+# open (accepted, headers added, no greylisting, logged); with
+# milter_store_fail = tempfail the answer is 451 4.3.0. Redis restarted
+# on the same port: greylisting works again without restarting the
+# milters, also when Redis restarted while idle store connections sat
+# in the pool. No milter crashed, both exit cleanly on SIGTERM, and
+# under the sanitizer build neither prints a report.
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integ/lib.sh"
 
 need_root
@@ -25,7 +27,8 @@ MC="python3 $TOP_SRCDIR/tests/milter/milterc.py"
 MUSER=nobody
 id "$MUSER" >/dev/null 2>&1 || bail "no user $MUSER"
 WAIT_MAX=60		# seconds, per wait for a start or an exit
-GREY_DELAY=2		# seconds: greylist_delay, short for the test
+GREY_DELAY=4		# seconds: greylist_delay, short for the test (the
+		# retry at once via B must come within it, under load too)
 # Store down: the Redis backend's own deadline is 1 s per connect or
 # command; a message may meet it at MAIL FROM and at end of message,
 # so 5 s (10 under the sanitizers) is a generous bound that still
@@ -33,6 +36,8 @@ GREY_DELAY=2		# seconds: greylist_delay, short for the test
 ANSWER_MAX_MS=5000
 [ "$SANITIZERS" = yes ] && ANSWER_MAX_MS=10000
 DOWN_MSGS=3		# messages per milter while Redis is down
+POOL_FILL=20		# concurrent messages that leave idle store connections
+KILL_CONC=40		# concurrent messages per milter while Redis is killed
 
 # --- redis-server on a free loopback port, stopped by PID --------------------
 
@@ -171,12 +176,40 @@ ok $r "rate limit: another client is not limited"
 
 # --- Redis killed: fail open -------------------------------------------------------
 
+# killed while both milters are busy: every message still gets an
+# answer (accepted, greylisted, rate limited: whatever the store said
+# or failed to say), none is left without one. The kill comes once the
+# first of them have written to Redis.
+keys0=$(redis-cli -h 127.0.0.1 -p "$RPORT" dbsize 2>/dev/null)
+$MC "unix:$RUN/a.sock" concurrent $KILL_CONC --client 192.0.2.210 \
+    >"$SCRATCH/kill-a.out" 2>&1 &
+CA=$!
+$MC "unix:$RUN/b.sock" concurrent $KILL_CONC --client 192.0.2.211 \
+    >"$SCRATCH/kill-b.out" 2>&1 &
+CB=$!
+i=0
+while [ "$(redis-cli -h 127.0.0.1 -p "$RPORT" dbsize 2>/dev/null)" = "$keys0" ] &&
+    [ $i -lt $((WAIT_MAX * 100)) ]; do
+	sleep 0.01
+	i=$((i + 1))
+done
 kill -9 "$RPID"
 wait "$RPID" 2>/dev/null
 RPID=""
+wait $CA
+wait $CB
 redis-cli -h 127.0.0.1 -p "$RPORT" ping >/dev/null 2>&1
 [ $? -ne 0 ]
-ok $? "redis-server killed with SIGKILL"
+ok $? "redis-server killed with SIGKILL during $KILL_CONC + $KILL_CONC concurrent messages"
+for m in a b; do
+	n=$(awk '$1 ~ /^(accept|tempfail)$/ { n += $2 } END { print n + 0 }' \
+	    "$SCRATCH/kill-$m.out")
+	r=0
+	[ "$n" -eq "$KILL_CONC" ] || r=1
+	grep -q '^error' "$SCRATCH/kill-$m.out" && r=1
+	[ $r -eq 0 ] || while IFS= read -r l; do diag "$l"; done <"$SCRATCH/kill-$m.out"
+	ok $r "Redis killed mid-traffic: all $KILL_CONC messages via $m answered ($(tr '\n' ' ' <"$SCRATCH/kill-$m.out"))"
+done
 
 for m in a b; do
 	r=0
@@ -204,6 +237,9 @@ grep -q 'store: .*redis\|store: .*127.0.0.1' "$SCRATCH/a.log" &&
 r=$?
 [ $r -eq 0 ] || { tail -5 "$SCRATCH/a.log" | while IFS= read -r l; do diag "$l"; done; }
 ok $r "store down: the store error is logged by both milters"
+grep -q 'client=unknown\[192.0.2.2\] .*action=accept .*greylist=skipped' \
+    "$SCRATCH/a.log"
+ok $? "store down: the verdict line says action=accept greylist=skipped"
 
 # milter_store_fail = tempfail on B (a reload, Redis still down)
 write_conf b "milter_store_fail = tempfail"
@@ -240,6 +276,34 @@ send b $T2
 expect "$ACCEPTED" "Redis back: retried after the delay via B (tempfail policy): accepted"
 send a --client 192.0.2.1 --from down1@example.com --rcpt a@example.org
 expect "$GREYLISTED" "Redis back: a triplet accepted while the store was down is greylisted now"
+
+# --- Redis restarted while the milters are idle ---------------------------------------
+# Concurrent traffic leaves several idle store connections in A's pool;
+# Redis dies and comes back with no message in between: each pooled
+# connection is stale once. The next messages must still be greylisted
+# (a stale connection is retried, not taken for a store failure).
+
+$MC "unix:$RUN/a.sock" concurrent $POOL_FILL --client 192.0.2.200 \
+    --from pool@example.com >"$SCRATCH/conc.out" 2>&1
+grep -q "Greylisted\|tempfail $POOL_FILL" "$SCRATCH/conc.out" ||
+    grep -q "tempfail" "$SCRATCH/conc.out"
+ok $? "$POOL_FILL concurrent messages via A (fills its store pool)"
+kill -9 "$RPID"
+wait "$RPID" 2>/dev/null
+RPID=""
+redis_start || { cat "$RDIR/redis.log"; bail "redis-server did not restart"; }
+r=0
+k=1
+while [ $k -le 5 ]; do
+	send a --client 203.0.113.$((100 + k)) --from idle$k@example.com \
+	    --rcpt r4@example.org
+	case $OUT in
+	$GREYLISTED) ;;
+	*) r=1; diag "$k: $OUT" ;;
+	esac
+	k=$((k + 1))
+done
+ok $r "Redis restarted while idle: the next 5 new triplets via A are all greylisted"
 
 # --- no crash; clean exits ------------------------------------------------------------
 

@@ -42,6 +42,7 @@ static char scratch[PATH_MAX];
 struct toklist {
 	char **v;
 	size_t n, cap;
+	int no_pairs;		/* drop "2:" tokens (not in SpamAssassin) */
 };
 
 static void
@@ -50,6 +51,9 @@ collect(void *arg, const char *tok, size_t len)
 	struct toklist *l = arg;
 	size_t i;
 
+	/* word pairs ("2:a b") are sluice's own: collect_sa skips them */
+	if (l->no_pairs && len >= 2 && memcmp(tok, "2:", 2) == 0)
+		return;
 	for (i = 0; i < l->n; i++)
 		if (strlen(l->v[i]) == len && memcmp(l->v[i], tok, len) == 0)
 			return;
@@ -79,7 +83,8 @@ toklist_fmt(struct toklist *l, struct buf *out)
 		free(l->v[i]);
 	}
 	free(l->v);
-	memset(l, 0, sizeof *l);
+	l->v = NULL;
+	l->n = l->cap = 0;
 	if (out->data == NULL)
 		buf_adds(out, "");
 }
@@ -132,7 +137,7 @@ test_tokenize_line(void)
 		{ 1, "", "Title Case Words. Next sentence",
 		    "[Case] [Words] [case] [next] [sentence] [title] [words]" },
 	};
-	struct toklist l = { NULL, 0, 0 };
+	struct toklist l = { NULL, 0, 0, 1 };
 	struct buf got = BUF_INIT;
 	struct scratch sc;
 	struct tokset ts;
@@ -153,6 +158,65 @@ test_tokenize_line(void)
 		tokset_free(&ts);
 	}
 	buf_free(&got);
+}
+
+/*
+ * sluice's word pairs: body lines only, each word with the one before it
+ * in the same line, lower-cased, trimmed like the words themselves,
+ * short words included, each word cut to BAYES_PAIR_WORD bytes.
+ */
+static void
+test_word_pairs(void)
+{
+	static const struct {
+		int region;
+		const char *in, *want;
+	} rows[] = {
+		{ 1, "Click HERE to win, now!",
+		    "[2:click here] [2:here to] [2:to win] [2:win now!]" },
+		{ 1, "Supercalifragilisticexpialidocious word",
+		    "[2:supercalifragil word]" },
+		{ 1, "one", "" },
+		{ 0, "Header words here", "" },
+		{ 2, "http://example.com/a b", "" },
+	};
+	struct toklist l = { NULL, 0, 0, 0 };
+	struct buf got = BUF_INIT, pairs = BUF_INIT;
+	struct scratch sc;
+	struct tokset ts;
+	size_t i, j;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		memset(&ts, 0, sizeof ts);
+		memset(&sc, 0, sizeof sc);
+		ts.limit = BAYES_MAX_BODY_TOKENS;
+		ts.debug = collect;
+		ts.debug_arg = &l;
+		tokenize_line(&ts, &sc, "", (enum region)rows[i].region,
+		    rows[i].in, strlen(rows[i].in));
+		/* the pairs alone */
+		toklist_fmt(&l, &got);
+		buf_reset(&pairs);
+		for (j = 0; got.data != NULL && j < got.len; ) {
+			const char *e = strchr(got.data + j, ']');
+			size_t k = (size_t)(e - (got.data + j)) + 1;
+
+			if (strncmp(got.data + j, "[2:", 3) == 0)
+				buf_addf(&pairs, "%s%.*s", pairs.len ? " " : "",
+				    (int)k, got.data + j);
+			j += k;
+			while (j < got.len && got.data[j] == ' ')
+				j++;
+		}
+		if (pairs.data == NULL)
+			buf_adds(&pairs, "");
+		is_str(pairs.data, rows[i].want, "word pairs row %zu: %.30s", i,
+		    rows[i].in);
+		scratch_free(&sc);
+		tokset_free(&ts);
+	}
+	buf_free(&got);
+	buf_free(&pairs);
 }
 
 /* A message held in memory as a fake prepared message. */
@@ -212,7 +276,7 @@ test_tokenize_headers(void)
 	    "[H*r:ip*192.0.2.15] [H*r:mx.example.org] [H*r:sk:mail.ex] "
 	    "[H*x:2.0] [H*x:Foo] [H*x:Mailer] [HTo:D*example.org] "
 	    "[HTo:D*org] [HTo:U*bob]";
-	struct toklist l = { NULL, 0, 0 };
+	struct toklist l = { NULL, 0, 0, 0 };
 	struct buf got = BUF_INIT, hdr = BUF_INIT;
 	struct score_msg *sm = mk_sm(hdr_msg);
 	struct tokset ts;
@@ -228,7 +292,7 @@ test_tokenize_headers(void)
 			buf_addf(&hdr, "%s ", l.v[i]);
 		}
 	{
-		struct toklist h = { NULL, 0, 0 };
+		struct toklist h = { NULL, 0, 0, 0 };
 
 		for (i = 0; i < l.n; i++) {
 			if (l.v[i][0] == 'H')
@@ -286,8 +350,19 @@ test_math(void)
 	p[0] = 0.6, p[1] = 0.4;
 	ok(bayes_combine_probs(p, 2, 10, 10) == -1,
 	    "only weak tokens: not usable");
+	/* BAYES_MIN_STRENGTH: f(w) = 0.9 (0.4 from 0.5) is below the cut
+	 * (SpamAssassin's 0.346 would keep it), so [0.999, 0.9] combines
+	 * as [0.999] alone */
+	p[0] = 0.999, p[1] = 0.9;
+	{
+		double q[1] = { 0.999 };
+
+		ok(fabs(bayes_combine_probs(p, 2, 10, 10) -
+		    chi_combine(10, 10, q, 1)) < 1e-12,
+		    "tokens within BAYES_MIN_STRENGTH of 0.5 are ignored");
+	}
 	/* Outside the tie band the result is CombineChi.pm's own */
-	p[0] = 0.99, p[1] = 0.99, p[2] = 0.95, p[3] = 0.9;
+	p[0] = 0.99, p[1] = 0.99, p[2] = 0.97, p[3] = 0.96;
 	{
 		double q[4], chi, r;
 
@@ -627,6 +702,7 @@ main(void)
 		return 1;
 	}
 	test_tokenize_line();
+	test_word_pairs();
 	test_tokenize_headers();
 	test_math();
 

@@ -1840,6 +1840,7 @@ score_rules_free(struct score_rules **rp)
 		free(ru->text);
 		free(ru->describe);
 		free(ru->hname);
+		free(ru->hlit);
 		free(ru->if_unset);
 		perlre_free(&ru->re);
 		free(ru->efname);

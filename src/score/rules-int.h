@@ -171,6 +171,11 @@ struct rule {
 	int exists;		/* exists:NAME */
 	char *if_unset;		/* [if-unset: STR] or NULL */
 	int hgroup;		/* index into the header groups */
+	char *hlit;		/* a literal every match contains (lower-
+				 * cased when hlit_fold), or NULL: when the
+				 * value lacks it, pcre2 is not asked */
+	size_t hlitlen;
+	int hlit_fold;
 
 	struct perlre re;
 

@@ -1719,6 +1719,25 @@ pf_scan(const struct rules_pf *pf, struct pf_run *pr, const char *s,
 	return (long)n;
 }
 
+/* The literal every match of header rule ru contains (see struct
+ * rule); none for exists: rules. */
+static void
+head_literal(struct rule *ru)
+{
+	struct buf lit = BUF_INIT;
+
+	if (ru->exists || ru->re.src == NULL ||
+	    rules_pf_literal(ru->re.src, ru->re.srclen, ru->re.opts,
+	    &lit) == -1) {
+		buf_free(&lit);
+		return;
+	}
+	ru->hlit = xstrndup(lit.data, lit.len);
+	ru->hlitlen = lit.len;
+	ru->hlit_fold = (ru->re.opts & PCRE2_CASELESS) != 0;
+	buf_free(&lit);
+}
+
 int
 rules_prepare(struct score_rules *r, struct score_load_report *rep)
 {
@@ -1733,6 +1752,7 @@ rules_prepare(struct score_rules *r, struct score_load_report *rep)
 		switch (ru->type) {
 		case RT_HEADER:
 			ru->hgroup = hgroup_of(r, ru);
+			head_literal(ru);
 			push(&r->head, &r->nhead, (int)i);
 			break;
 		case RT_BODY:
@@ -1847,13 +1867,43 @@ match_count(struct run *x, const struct rule *ru, const char *s, size_t len,
 	return n;
 }
 
+/*
+ * Can header rule ru match value s? 0 when the value lacks the rule's
+ * literal (then pcre2 would not match either), else 1. *folded is the
+ * lower-cased value, made on first need (*fdone).
+ */
+static int
+head_may_match(const struct rule *ru, const char *s, size_t len,
+    struct buf *folded, int *fdone)
+{
+	size_t i;
+
+	if (ru->hlit == NULL)
+		return 1;
+	if (len < ru->hlitlen)
+		return 0;
+	if (!ru->hlit_fold)
+		return mem_find(s, len, ru->hlit, ru->hlitlen) != NULL;
+	if (!*fdone) {
+		buf_reset(folded);
+		buf_reserve(folded, len + 1);
+		for (i = 0; i < len; i++)
+			folded->data[i] = (char)fold((unsigned char)s[i]);
+		folded->len = len;
+		*fdone = 1;
+	}
+	return mem_find(folded->data, len, ru->hlit, ru->hlitlen) != NULL;
+}
+
 static void
 run_headers(struct run *x)
 {
 	const struct score_rules *r = x->r;
-	struct buf *vals = xcalloc(r->nhgroups ? r->nhgroups : 1,
-	    sizeof *vals);
-	signed char *state = xcalloc(r->nhgroups ? r->nhgroups : 1, 1);
+	size_t ng = r->nhgroups ? r->nhgroups : 1;
+	struct buf *vals = xcalloc(ng, sizeof *vals);
+	struct buf *fvals = xcalloc(ng, sizeof *fvals), ftmp = BUF_INIT;
+	int *fdone = xcalloc(ng, sizeof *fdone);
+	signed char *state = xcalloc(ng, 1);
 	size_t i;
 
 	for (i = 0; i < r->nhead; i++) {
@@ -1863,6 +1913,7 @@ run_headers(struct run *x)
 		const char *s;
 		size_t len;
 		unsigned n, k;
+		int may;
 
 		if (state[g] == 0) {
 			int ex = sm_header(x->sm, ru->hname, ru->hmods,
@@ -1878,25 +1929,33 @@ run_headers(struct run *x)
 		if (state[g] == 1) {
 			s = vals[g].data ? vals[g].data : "";
 			len = vals[g].len;
-		} else if (ru->if_unset != NULL) {
-			s = ru->if_unset;
-			len = strlen(s);
+			may = head_may_match(ru, s, len, &fvals[g], &fdone[g]);
 		} else {
-			s = "";
-			len = 0;
+			int once = 0;
+
+			s = ru->if_unset != NULL ? ru->if_unset : "";
+			len = strlen(s);
+			may = head_may_match(ru, s, len, &ftmp, &once);
 		}
 		if (ru->neg) {
-			if (match_count(x, ru, s, len, 1) == 0)
+			if (!may || match_count(x, ru, s, len, 1) == 0)
 				got_hit(x, ri, 1);
 			continue;
 		}
+		if (!may)
+			continue;
 		n = match_count(x, ru, s, len, max_hits(ru));
 		for (k = 0; k < n; k++)
 			got_hit(x, ri, 1);
 	}
-	for (i = 0; i < r->nhgroups; i++)
+	for (i = 0; i < r->nhgroups; i++) {
 		buf_free(&vals[i]);
+		buf_free(&fvals[i]);
+	}
+	buf_free(&ftmp);
 	free(vals);
+	free(fvals);
+	free(fdone);
 	free(state);
 }
 

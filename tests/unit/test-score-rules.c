@@ -513,6 +513,14 @@ static const char cf_a[] =
 
 static const char cf_b[] =
     "body      OVERRIDE   /pills/\n"	/* later file overrides */
+    /* header rules behind their literal filter (struct rule hlit) */
+    "header    HL_FOLD    Subject =~ /CHEAP pills/i\n"
+    "header    HL_CASE    Subject =~ /Cheap/\n"
+    "header    HL_MISS    Subject =~ /viagra/\n"
+    "header    HL_NEG     Subject !~ /viagra/\n"
+    "header    HL_NEGHIT  Subject !~ /cheap/\n"
+    "header    HL_UNSET   X-Foo =~ /nones/ [if-unset: nonesuch]\n"
+    "header    HL_ABSENT  X-Foo !~ /nones/\n"
     "ifplugin Mail::SpamAssassin::Plugin::Test\n"
     "body      IFP_YES    /pills/\n"
     "endif\n"
@@ -741,6 +749,18 @@ test_run(void)
 	ok(has_hit(&res, "REPL", NULL), "run: replace_tag with inter");
 	ok(has_hit(&res, "REPL_H", NULL), "run: replace_tag in a header rule");
 	ok(!has_hit(&res, "M_CYCLE1", NULL), "run: cyclic meta never hits");
+	ok(has_hit(&res, "HL_FOLD", NULL), "run: /i header rule, literal "
+	    "compared folded");
+	ok(!has_hit(&res, "HL_CASE", NULL), "run: case-sensitive literal "
+	    "absent: no hit");
+	ok(!has_hit(&res, "HL_MISS", NULL), "run: literal absent: no hit");
+	ok(has_hit(&res, "HL_NEG", NULL), "run: !~ with its literal absent "
+	    "hits");
+	ok(!has_hit(&res, "HL_NEGHIT", NULL), "run: !~ with a match does not "
+	    "hit");
+	ok(has_hit(&res, "HL_UNSET", NULL), "run: literal found in the "
+	    "[if-unset:] text");
+	ok(has_hit(&res, "HL_ABSENT", NULL), "run: !~ on an absent header");
 	for (i = 0; i < res.nhits; i++) {
 		sum += res.hits[i].score * res.hits[i].count;
 		if (i > 0)

@@ -189,6 +189,8 @@ struct rule {
 	struct meta_prog *meta;
 	int *deps;
 	size_t ndeps;
+	double meta_zero;	/* its value when every dep is 0 (most
+				 * messages, most metas): no evaluation */
 };
 
 /* Header rules that read the same value ("NAME:mods" with the same

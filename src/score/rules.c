@@ -1791,6 +1791,17 @@ rules_prepare(struct score_rules *r, struct score_load_report *rep)
 	SORT(r->metas, r->nmetas);
 #undef SORT
 	order_metas(r, rep);
+	{
+		double *zeros = xcalloc(r->nrules ? r->nrules : 1,
+		    sizeof *zeros);
+
+		for (i = 0; i < r->nmetas; i++) {
+			struct rule *ru = &r->rules[r->metas[i]];
+
+			ru->meta_zero = meta_eval(ru->meta, zeros);
+		}
+		free(zeros);
+	}
 	build_pf(r);
 	return 0;
 }
@@ -2126,8 +2137,16 @@ run_metas(struct run *x)
 
 	for (i = 0; i < r->nmetas; i++) {
 		int ri = r->metas[i];
-		double v = meta_eval(r->rules[ri].meta, x->vals);
+		const struct rule *ru = &r->rules[ri];
+		double v = ru->meta_zero;
+		size_t k;
 
+		/* a meta is a function of its deps alone */
+		for (k = 0; k < ru->ndeps; k++)
+			if (x->vals[ru->deps[k]] != 0) {
+				v = meta_eval(ru->meta, x->vals);
+				break;
+			}
 		if (v != 0)
 			got_hit(x, ri, v);
 	}

@@ -2428,6 +2428,18 @@ struct results {
 	size_t n;
 };
 
+/* An empty result set (not zeroed whole: the arrays are 64 KiB and
+ * only the first n entries are read). */
+static struct results *
+res_new(void)
+{
+	struct results *r = xmalloc(sizeof *r);
+
+	r->b = (struct buf)BUF_INIT;
+	r->n = 0;
+	return r;
+}
+
 static void
 res_add(struct results *r, const char *p, size_t len)
 {
@@ -2567,7 +2579,7 @@ relay_strings(struct score_msg *sm)
 static struct results *
 host_or_ip(struct results *r, unsigned mods)
 {
-	struct results *o = xcalloc(1, sizeof(*o));
+	struct results *o = res_new();
 	pcre2_match_data *md = rx_md();
 	size_t i, s, e;
 
@@ -2632,7 +2644,7 @@ int
 sm_header(struct score_msg *sm, const char *req, unsigned mods,
     struct buf *out)
 {
-	struct results *r = xcalloc(1, sizeof(*r));
+	struct results *r = res_new();
 	char name[MSG_MAX_NAME + 1];
 	const char *c;
 	size_t nl, i;
@@ -2732,7 +2744,7 @@ sm_header(struct score_msg *sm, const char *req, unsigned mods,
 		r->n = 1;
 	}
 	if (mods & (SM_H_ADDR | SM_H_NAME)) {
-		struct results *o = xcalloc(1, sizeof(*o));
+		struct results *o = res_new();
 
 		for (i = 0; i < r->n; i++) {
 			struct addr *ad;

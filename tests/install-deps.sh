@@ -15,7 +15,7 @@ build_pkgs="gcc make autoconf automake libtool pkg-config
 test_pkgs="postfix dovecot-core dovecot-imapd dovecot-sieve redis-server
  procmail maildrop strace clang libclang-rt-14-dev python3
  util-linux passwd psmisc time spamassassin spamc spamd dnsmasq-base
- opendkim-tools"
+ opendkim-tools miltertest"
 
 pkgs=$build_pkgs
 if [ "$what" = test ]; then

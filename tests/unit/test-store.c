@@ -361,6 +361,43 @@ run_batches(struct store *s, const struct backend *b)
 	ok(rc == 0 && bad == 0 && out.len == v1.len &&
 	    memcmp(out.data, v1.data, v1.len) == 0,
 	    "%s: 1000-key GET batch (%zu missing)", b->name, bad);
+
+	/*
+	 * A read-only batch in no particular order, with absent keys
+	 * (before, between and after the present ones) and repeats: the
+	 * LMDB backend reads it through one cursor that moves both ways.
+	 */
+	{
+		static const unsigned order[] = {
+			500, 1003, 3, 999, 2000, 0, 0, 1500, 17, 998, 4000,
+			250, 251, 1001, 252, 999,
+		};
+		size_t nord = sizeof order / sizeof order[0], wrong = 0;
+		struct buf got[sizeof order / sizeof order[0]];
+
+		for (i = 0; i < nord; i++) {
+			/* keys >= 1000 were never written */
+			xfmt(keys[i], sizeof keys[i], "key%04u", order[i]);
+			got[i] = (struct buf)BUF_INIT;
+			ops[i] = (struct store_op){ .op = STORE_GET,
+			    .key = { keys[i], strlen(keys[i]) },
+			    .val_out = &got[i] };
+		}
+		rc = store_batch(s, ops, nord, &e);
+		for (i = 0; i < nord; i++) {
+			char want[16];
+
+			xfmt(want, sizeof want, "val%u", order[i] * 7);
+			if (order[i] < 1000 ? !ops[i].found ||
+			    !span_is(&got[i], want) :
+			    ops[i].found || got[i].len != 0)
+				wrong++;
+			buf_free(&got[i]);
+		}
+		ok(rc == 0 && wrong == 0,
+		    "%s: unordered GET batch with absent keys (%zu wrong)",
+		    b->name, wrong);
+	}
 	free(ops);
 	free(keys);
 	free(vals);
@@ -634,6 +671,110 @@ count_entries(const char *dir)
 	}
 	mdb_env_close(env);
 	return n;
+}
+
+/*
+ * store_lmdb.c compares keys with its own function: it must order them
+ * as LMDB's default does (memcmp, then the shorter first), or a store
+ * written by sluice would be misread by other LMDB programs and the
+ * reverse. Keys over a small alphabet with NUL and high bytes, of 1..20
+ * bytes, so that many share prefixes and straddle the 8-byte words.
+ */
+#define ORDER_KEYS	3000
+
+static void
+run_lmdb_order(void)
+{
+	static const unsigned char abc[] = { 0x00, 'a', 'b', 0x7f, 0x80, 0xff };
+	static char keys[ORDER_KEYS][20];
+	static size_t lens[ORDER_KEYS];
+	char dir[PATH_MAX], spec[PATH_MAX + 8];
+	struct store_op *ops;
+	struct store *s;
+	struct err e;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *c;
+	MDB_val k, d, prev = { 0, NULL };
+	unsigned long r = 12345;
+	size_t i, j, missing = 0, unordered = 0, seen = 0;
+	int rc;
+
+	xfmt(dir, sizeof dir, "%s/order", scratch);
+	xfmt(spec, sizeof spec, "lmdb:%s", dir);
+	ops = xcalloc(ORDER_KEYS, sizeof *ops);
+	for (i = 0; i < ORDER_KEYS; i++) {
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		lens[i] = 1 + (r >> 33) % 20;
+		for (j = 0; j < lens[i]; j++) {
+			r = r * 6364136223846793005UL + 1442695040888963407UL;
+			keys[i][j] = (char)abc[(r >> 33) % sizeof abc];
+		}
+		ops[i] = (struct store_op){ .op = STORE_SET,
+		    .key = { keys[i], lens[i] }, .val = SPAN_LIT("v") };
+	}
+	if ((s = store_open(spec, NULL, &e)) == NULL ||
+	    store_batch(s, ops, ORDER_KEYS, &e) == -1) {
+		ok(0, "order: write: %s", e.msg);
+		free(ops);
+		return;
+	}
+	store_close(&s);
+
+	/* LMDB itself, with its default comparison */
+	if (mdb_env_create(&env) != 0) {
+		ok(0, "order: mdb_env_create");
+		free(ops);
+		return;
+	}
+	(void)mdb_env_set_maxdbs(env, 2);
+	rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0 && (rc = mdb_dbi_open(txn, "kv", 0, &dbi)) == 0) {
+		for (i = 0; i < ORDER_KEYS; i++) {
+			k = (MDB_val){ lens[i], keys[i] };
+			missing += mdb_get(txn, dbi, &k, &d) != 0;
+		}
+		if (mdb_cursor_open(txn, dbi, &c) == 0) {
+			while (mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0) {
+				size_t n = k.mv_size < prev.mv_size ?
+				    k.mv_size : prev.mv_size;
+				int cmp = memcmp(prev.mv_data, k.mv_data, n);
+
+				if (seen++ > 0 && (cmp > 0 || (cmp == 0 &&
+				    prev.mv_size >= k.mv_size)))
+					unordered++;
+				prev = k;
+			}
+			mdb_cursor_close(c);
+		}
+		mdb_txn_abort(txn);
+	} else if (rc == 0)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	ok(rc == 0 && missing == 0 && unordered == 0 && seen > 0,
+	    "order: LMDB's own comparison finds all %d keys (%zu missing) "
+	    "in memcmp order (%zu out of order)", ORDER_KEYS, missing,
+	    unordered);
+
+	/* and sluice reads back every key */
+	for (i = 0; i < ORDER_KEYS; i++)
+		ops[i] = (struct store_op){ .op = STORE_GET,
+		    .key = { keys[i], lens[i] } };
+	missing = 0;
+	if ((s = store_open(spec, NULL, &e)) != NULL &&
+	    store_batch(s, ops, ORDER_KEYS, &e) == 0)
+		for (i = 0; i < ORDER_KEYS; i++)
+			missing += !ops[i].found;
+	else
+		missing = ORDER_KEYS;
+	store_close(&s);
+	ok(missing == 0, "order: the store reads back all %d keys (%zu "
+	    "missing)", ORDER_KEYS, missing);
+	free(ops);
+	rm_rf(dir);
 }
 
 static void
@@ -1014,6 +1155,7 @@ main(int argc, char **argv)
 
 	run_specs();
 	run_lmdb();
+	run_lmdb_order();
 	rm_rf(scratch);
 	return tap_done();
 }

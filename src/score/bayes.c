@@ -21,7 +21,7 @@
  *    with the pairs there are enough strong tokens, and the weak ones
  *    mostly add noise;
  *  - a chi-square tie (0.5 +- 0.1) is ordered by Robinson's geometric
- *    means.
+ *    means of its strongest tokens (tie_rank).
  * Tokens are 64-bit hashes of their text (SpamAssassin keeps 40 bits of
  * SHA-1); the text itself is never stored.
  *
@@ -77,6 +77,10 @@
 #ifndef BAYES_TIE_BAND
 #define BAYES_TIE_BAND		0.1
 #endif
+/* Inside the band only tokens at least this far from 0.5 (tie_rank). */
+#ifndef BAYES_TIE_STRENGTH
+#define BAYES_TIE_STRENGTH	0.48
+#endif
 #define BAYES_MAX_TOKEN_LEN	15	/* longer: "sk:" + 7 characters */
 #define BAYES_PAIR_WORD		15	/* bytes of each word of a "2:" pair */
 #define BAYES_MIN_TOKEN_LEN	3	/* shorter tokens are dropped */
@@ -93,7 +97,9 @@
 
 #define BAYES_SPAM_ONE		(1LL << 32)	/* a spam count in a token */
 
-/* A queued token delta and a queued message (bayes_set_group). */
+/* A queued token delta and a queued message (bayes_set_group). A
+ * pend_tok also pairs a token with its slot in the token set while
+ * bayes_classify looks the tokens up in key order. */
 struct pend_tok {
 	uint64_t h;		/* 0: empty slot */
 	long long d;
@@ -114,6 +120,42 @@ struct bayes {
 	size_t pm_n, pm_cap;
 	long long p_spam, p_ham;
 };
+
+/*
+ * Sort r[0..n) by hash: LSD radix, a byte per pass, through tmp (n
+ * entries): linear whatever the hashes, and a tenth of qsort's time for
+ * the thousand tokens of a message. Ascending hashes are ascending keys (token_key is
+ * fixed-width hex), the order the embedded store's B-tree is in.
+ */
+static void
+sort_by_hash(struct pend_tok *r, struct pend_tok *tmp, size_t n)
+{
+	size_t cnt[256], i, sum, c;
+	struct pend_tok *src = r, *dst = tmp, *t;
+	unsigned shift;
+
+	if (n < 2)
+		return;
+	for (shift = 0; shift < 64; shift += 8) {
+		memset(cnt, 0, sizeof cnt);
+		for (i = 0; i < n; i++)
+			cnt[(src[i].h >> shift) & 0xff]++;
+		if (cnt[(src[0].h >> shift) & 0xff] == n)
+			continue;	/* one value: the order stands */
+		for (i = 0, sum = 0; i < 256; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[cnt[(src[i].h >> shift) & 0xff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != r)
+		memcpy(r, src, n * sizeof *r);
+}
 
 /* ---- hashing ---- */
 
@@ -227,35 +269,47 @@ emit(struct tokset *ts, const char *pfx, size_t plen, const char *t,
 
 enum region { R_HDR = 0, R_BODY = 1, R_URI = 2 };
 
+/*
+ * Character classes of the tokenizer, by table: these tests run on every
+ * byte of every body line. Bytes >= 0x80 are in none.
+ */
+#define CC_WORD		0x01	/* \w: [A-Za-z0-9_] */
+#define CC_TOK		0x02	/* kept by _tokenize_line: [\w,@*!'"$. -] */
+#define CC_TRIM		0x04	/* trimmed off tokens: [-'".,], and NUL as
+				 * strchr("-'\".,", c) had it */
+#define CC_UPPER	0x08	/* [A-Z] */
+#define CC_KEEP		0x10	/* kept by the stripped variant: [\w:*] */
+
+static const unsigned char cclass[256] = {
+	[0] = CC_TRIM,
+	['0' ... '9'] = CC_WORD | CC_TOK | CC_KEEP,
+	['A' ... 'Z'] = CC_WORD | CC_TOK | CC_UPPER | CC_KEEP,
+	['a' ... 'z'] = CC_WORD | CC_TOK | CC_KEEP,
+	['_'] = CC_WORD | CC_TOK | CC_KEEP,
+	[','] = CC_TOK | CC_TRIM, ['@'] = CC_TOK, ['*'] = CC_TOK | CC_KEEP,
+	['!'] = CC_TOK, ['\''] = CC_TOK | CC_TRIM, ['"'] = CC_TOK | CC_TRIM,
+	['$'] = CC_TOK, ['.'] = CC_TOK | CC_TRIM, [' '] = CC_TOK,
+	['-'] = CC_TOK | CC_TRIM, [':'] = CC_KEEP,
+};
+
+#define CC(c, cl)	((cclass[(unsigned char)(c)] & (cl)) != 0)
+
 static int
 is_word(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_';
+	return CC(c, CC_WORD);
 }
 
 static int
 is_upper(int c)
 {
-	return c >= 'A' && c <= 'Z';
+	return CC(c, CC_UPPER);
 }
 
 static int
 is_cont(int c)
 {
 	return c >= 0x80 && c <= 0xBF;
-}
-
-/* The ASCII bytes a token may hold: [A-Za-z0-9,@*!_'"$. -] */
-static int
-is_tokchar(int c)
-{
-	switch (c) {
-	case ',': case '@': case '*': case '!': case '\'': case '"':
-	case '$': case '.': case ' ': case '-':
-		return 1;
-	}
-	return is_word(c);
 }
 
 /* Length of a well-formed UTF-8 sequence of 2..4 bytes at p (SA's
@@ -314,6 +368,22 @@ split_runs(struct buf *out, const char *p, size_t n, int c, size_t min)
 	}
 	d[o] = '\0';
 	out->len = o;
+}
+
+/* Does p hold c twice in a row? Without that split_runs (min >= 2)
+ * changes nothing. */
+static int
+has_pair(const char *p, size_t n, int c)
+{
+	const char *q;
+
+	while (n >= 2 && (q = memchr(p, c, n - 1)) != NULL) {
+		if (q[1] == c)
+			return 1;
+		n -= (size_t)(q - p) + 1;
+		p = q + 1;
+	}
+	return 0;
 }
 
 /*
@@ -396,9 +466,9 @@ one_token(struct tokset *ts, const char *pfx, size_t plen, enum region rg,
 	int has_star, has_nonword = 0, has_upper = 0;
 	size_t i;
 
-	while (len > 0 && strchr("-'\".,", *t) != NULL)
+	while (len > 0 && CC(*t, CC_TRIM))
 		t++, len--;
-	while (len > 0 && strchr("-'\".,", t[len - 1]) != NULL)
+	while (len > 0 && CC(t[len - 1], CC_TRIM))
 		len--;
 	if (len < BAYES_MIN_TOKEN_LEN)
 		return;
@@ -481,7 +551,7 @@ one_token(struct tokset *ts, const char *pfx, size_t plen, enum region rg,
 		for (i = 0; i < len; i++) {
 			int c = (unsigned char)t[i];
 
-			if (!is_word(c) && c != ':' && c != '*')
+			if (!CC(c, CC_KEEP))
 				has_nonword = 1;
 			if (is_upper(c))
 				has_upper = 1;
@@ -502,7 +572,7 @@ one_token(struct tokset *ts, const char *pfx, size_t plen, enum region rg,
 				for (i = 0; i < len; i++) {
 					int c = (unsigned char)t[i];
 
-					if (is_word(c) || c == ':' || c == '*')
+					if (CC(c, CC_KEEP))
 						v[n++] = (char)c;
 				}
 				emit(ts, pfx, plen, v, n);
@@ -522,8 +592,7 @@ one_token(struct tokset *ts, const char *pfx, size_t plen, enum region rg,
 					for (i = lo; i < lo + len; i++) {
 						int c = (unsigned char)v[i];
 
-						if (is_word(c) || c == ':' ||
-						    c == '*')
+						if (CC(c, CC_KEEP))
 							v[n++] = (char)c;
 					}
 					emit(ts, pfx, plen, v + lo2, n - lo2);
@@ -554,9 +623,9 @@ word_pair(struct tokset *ts, char *pair, size_t pl, const char *w,
 	char cur[BAYES_PAIR_WORD];
 	size_t j;
 
-	while (wl > 0 && strchr("-'\".,", *w) != NULL)
+	while (wl > 0 && CC(*w, CC_TRIM))
 		w++, wl--;
-	while (wl > 0 && strchr("-'\".,", w[wl - 1]) != NULL)
+	while (wl > 0 && CC(w[wl - 1], CC_TRIM))
 		wl--;
 	if (wl == 0)
 		return pl;
@@ -595,6 +664,7 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
     enum region rg, const char *p, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)p;
+	struct buf *cur, *other, *swap;
 	size_t i, k, plen = strlen(pfx), start, pl;
 	char *q, pair[BAYES_PAIR_WORD + 3];
 
@@ -606,7 +676,7 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
 	q = sc->a.data;
 	for (i = 0; i < n; ) {
 		if (u[i] < 0x80) {
-			q[i] = is_tokchar(u[i]) ? (char)u[i] : ' ';
+			q[i] = CC(u[i], CC_TOK) ? (char)u[i] : ' ';
 			i++;
 		} else if ((k = utf8_seq(u + i, n - i)) != 0) {
 			memcpy(q + i, p + i, k);
@@ -620,13 +690,22 @@ tokenize_line(struct tokset *ts, struct scratch *sc, const char *pfx,
 	sc->a.len = n;
 	if (sc->a.len == 0)
 		return;
-	split_runs(&sc->b, sc->a.data, sc->a.len, '.', 3);
-	split_runs(&sc->a, sc->b.data, sc->b.len, '-', 2);
+	/* most lines have neither "..." nor "--": no copies for them */
+	cur = &sc->a;
+	other = &sc->b;
+	if (has_pair(cur->data, cur->len, '.')) {
+		split_runs(other, cur->data, cur->len, '.', 3);
+		swap = cur, cur = other, other = swap;
+	}
+	if (has_pair(cur->data, cur->len, '-')) {
+		split_runs(other, cur->data, cur->len, '-', 2);
+		swap = cur, cur = other, other = swap;
+	}
 	if (rg != R_HDR)
-		fold_title_case(sc->a.data, sc->a.len);
+		fold_title_case(cur->data, cur->len);
 
-	q = sc->a.data;
-	n = sc->a.len;
+	q = cur->data;
+	n = cur->len;
 	pl = 0;
 	for (i = 0; i < n; ) {
 		while (i < n && q[i] == ' ')
@@ -1267,6 +1346,9 @@ tokenize_msg(struct score_msg *sm, struct tokset *ts)
 
 /* ---- the store ---- */
 
+#define BAYES_TKEY_LEN	24	/* "bayes:t:" and 16 hex digits */
+
+/* The key of a token: BAYES_TKEY_LEN bytes and a NUL. */
 static void
 token_key(char *key, uint64_t h)
 {
@@ -1277,7 +1359,7 @@ token_key(char *key, uint64_t h)
 	memcpy(key, "bayes:t:", 8);
 	for (i = 0; i < 16; i++)
 		key[8 + i] = hex[(h >> (60 - 4 * i)) & 0xf];
-	key[24] = '\0';
+	key[BAYES_TKEY_LEN] = '\0';
 }
 
 /* Counts of a packed token value: spam * 2^32 + ham, each possibly
@@ -1299,8 +1381,25 @@ token_unpack(long long v, long long *s, long long *h)
 static int
 parse_ll(const struct buf *b, long long *out)
 {
+	const char *p = b->data;
 	char *end;
+	size_t i = 0;
+	long long v = 0;
 
+	/* What INCR writes, short enough not to overflow: no strtoll
+	 * (a token's value is read for every token of every message) */
+	if (b->len > 0 && b->len <= 18) {
+		if (p[0] == '-')
+			i = 1;
+		if (i < b->len) {
+			for (; i < b->len && p[i] >= '0' && p[i] <= '9'; i++)
+				v = v * 10 + (p[i] - '0');
+			if (i == b->len) {
+				*out = p[0] == '-' ? -v : v;
+				return 0;
+			}
+		}
+	}
 	if (b->len == 0 || b->len > 24)
 		return -1;
 	*out = strtoll(b->data, &end, 10);
@@ -1404,15 +1503,6 @@ pend_tok_add(struct bayes *b, uint64_t h, long long d)
 	b->pt_n++;
 }
 
-static int
-cmp_pend_tok(const void *a, const void *b)
-{
-	uint64_t x = ((const struct pend_tok *)a)->h;
-	uint64_t y = ((const struct pend_tok *)b)->h;
-
-	return x < y ? -1 : x > y;
-}
-
 static struct pend_msg *
 pend_msg_find(struct bayes *b, const char *key)
 {
@@ -1450,12 +1540,13 @@ bayes_flush(struct bayes *b, size_t *nmsgs_out, struct err *e)
 	 * In key order (the hex key sorts as the hash): the embedded
 	 * store's B-tree then inserts along one path instead of all over
 	 * the tree, a third less CPU for learning the public corpus. The
-	 * table is cleared below, so it is compacted and sorted in place.
+	 * table is cleared below, so it is compacted and sorted in place,
+	 * its second half (pt_cap >= 2 * pt_n) holding the sort's copy.
 	 */
 	for (i = 0, n = 0; i < b->pt_cap; i++)
 		if (b->pt[i].h != 0 && b->pt[i].d != 0)
 			b->pt[n++] = b->pt[i];
-	qsort(b->pt, n, sizeof *b->pt, cmp_pend_tok);
+	sort_by_hash(b->pt, b->pt + n, n);
 	for (i = 0; i < n; i++) {
 		token_key(keys[nops], b->pt[i].h);
 		ops[nops] = (struct store_op){ .op = STORE_INCR,
@@ -1575,6 +1666,40 @@ cmp_strength(const void *a, const void *b)
 }
 
 /*
+ * Where a chi-square tie r goes inside the band: 0.5 plus the band times
+ * (sp - hp) / (sp + hp), sp and hp Robinson's geometric-mean spamminess
+ * and hamminess of the tokens at least BAYES_TIE_STRENGTH from 0.5 (a
+ * prefix of probs, which is sorted strongest first; all k when none is
+ * that strong). Tokens seen in one class only are that strong; those
+ * seen in both mostly are not, and on the corpus they ordered ties worse
+ * (hard-ham/spam ROC area inside the band, Bayes alone: hard protocol
+ * 0.895 -> 0.901, the swapped one 0.922 -> 0.965, half/half
+ * 0.953 -> 0.948). r unchanged when the means say nothing.
+ */
+static double
+tie_rank(const double *probs, size_t k, double r)
+{
+	double ls = 0, lh = 0, sp, hp;
+	size_t i, m;
+
+	for (m = 0; m < k && fabs(probs[m] - 0.5) >= BAYES_TIE_STRENGTH; m++)
+		;
+	if (m == 0)
+		m = k;
+	if (m == 0)
+		return r;
+	for (i = 0; i < m; i++) {
+		ls += log(1.0 - probs[i]);
+		lh += log(probs[i]);
+	}
+	sp = 1.0 - exp(ls / (double)m);
+	hp = 1.0 - exp(lh / (double)m);
+	if (sp + hp <= 0)
+		return r;
+	return 0.5 + BAYES_TIE_BAND * 0.999 * (sp - hp) / (sp + hp);
+}
+
+/*
  * The combined probability for token probabilities (f(w) values) and
  * totals: the BAYES_N_SIGNIFICANT strongest of those at least
  * BAYES_MIN_STRENGTH from 0.5. Reorders probs. -1 when none qualifies.
@@ -1596,25 +1721,14 @@ bayes_combine_probs(double *probs, size_t n, double ns, double nh)
 	 * Fisher's method says 0.5 both when nothing is known and when
 	 * strong tokens pull both ways (both tails saturate: most of the
 	 * public corpus's hard ham and a tenth of its later spam). Inside
-	 * the band, rank by Robinson's geometric means instead, which still
-	 * tell which side is stronger: the verdict stays "unsure" (the band
-	 * is SpamAssassin's BAYES_50 bin) but the score orders such mail
-	 * (ROC area on the hard protocol 0.9865 -> 0.9898, half/half
-	 * 0.99968 -> 0.99973, Bayes alone).
+	 * the band, rank by Robinson's geometric means instead (tie_rank),
+	 * which still tell which side is stronger: the verdict stays
+	 * "unsure" (the band is SpamAssassin's BAYES_50 bin) but the score
+	 * orders such mail (ROC area on the hard protocol 0.9865 -> 0.9898,
+	 * half/half 0.99968 -> 0.99973, Bayes alone).
 	 */
-	if (r >= 0 && fabs(r - 0.5) < BAYES_TIE_BAND) {
-		double ls = 0, lh = 0, sp, hp;
-
-		for (i = 0; i < k; i++) {
-			ls += log(1.0 - probs[i]);
-			lh += log(probs[i]);
-		}
-		sp = 1.0 - exp(ls / (double)k);
-		hp = 1.0 - exp(lh / (double)k);
-		if (sp + hp > 0)
-			r = 0.5 + BAYES_TIE_BAND * 0.999 * (sp - hp) /
-			    (sp + hp);
-	}
+	if (r >= 0 && fabs(r - 0.5) < BAYES_TIE_BAND)
+		r = tie_rank(probs, k, r);
 	return r;
 }
 
@@ -1625,61 +1739,98 @@ tokenize_into(struct score_msg *sm, struct tokset *ts)
 	tokenize_msg(sm, ts);
 }
 
+/*
+ * The token's f(w) from its stored value, or -1 when it has none (absent,
+ * unreadable, or unseen in both classes).
+ */
+static double
+token_prob(const struct store_op *op, const struct buf *val, long long ns,
+    long long nh)
+{
+	long long v, s, h;
+
+	if (!op->found || parse_ll(val, &v) == -1)
+		return -1;
+	token_unpack(v, &s, &h);
+	return robinson_fw((double)s, (double)h, (double)ns, (double)nh);
+}
+
+/*
+ * The lookups go to the store in key order (see sort_by_hash and
+ * run_ops in store_lmdb.c); the probabilities are then put back in
+ * token-set order, so the combining multiplies them in the same order as
+ * ever (floating point: a different order could change the last bits).
+ * Known weakness: one B-tree lookup per distinct token (about a thousand
+ * per message) dominates the cost with LMDB, and it is bound by memory
+ * latency (0.3-0.7 us a lookup when other work has evicted the pages
+ * from the CPU caches); binary 8-byte keys would save about a third,
+ * at the price of a new store format.
+ */
 double
 bayes_classify(struct bayes *b, struct score_msg *sm, struct err *e)
 {
 	struct tokset ts;
 	struct store_op *ops = NULL;
 	struct buf *vals = NULL;
-	char (*keys)[BAYES_KEY_MAX] = NULL;
-	double *probs = NULL, ret = -1;
-	long long ns = 0, nh = 0, v, s, h;
-	size_t i, nops = 0, np = 0;
+	struct pend_tok *refs = NULL;	/* d: the token's slot in ts */
+	char (*keys)[BAYES_TKEY_LEN + 1] = NULL;
+	double *byslot = NULL, *probs = NULL, p, ret = -1;
+	long long ns = 0, nh = 0, v;
+	size_t i, n = 0, nops = 0, np = 0;
 
 	err_clear(e);
 	tokenize_into(sm, &ts);
-	ops = xcalloc(ts.n + 2, sizeof *ops);
-	vals = xcalloc(ts.n + 2, sizeof *vals);
-	keys = xcalloc(ts.n + 2, sizeof *keys);
+	if (ts.n > 0) {
+		refs = xreallocarray(NULL, 2 * ts.n, sizeof *refs);
+		for (i = 0; i < ts.cap; i++)
+			if (ts.h[i] != 0)
+				refs[n++] = (struct pend_tok){ ts.h[i],
+				    (long long)i };
+		sort_by_hash(refs, refs + n, n);
+	}
+	ops = xreallocarray(NULL, n + 2, sizeof *ops);
+	vals = xcalloc(n + 2, sizeof *vals);
+	keys = xreallocarray(NULL, n + 1, sizeof *keys);
+	/* "bayes:nham" < "bayes:nspam" < "bayes:t:...": all in key order */
 	ops[0] = (struct store_op){ .op = STORE_GET,
-	    .key = SPAN_LIT("bayes:nspam"), .val_out = &vals[0] };
+	    .key = SPAN_LIT("bayes:nham"), .val_out = &vals[0] };
 	ops[1] = (struct store_op){ .op = STORE_GET,
-	    .key = SPAN_LIT("bayes:nham"), .val_out = &vals[1] };
+	    .key = SPAN_LIT("bayes:nspam"), .val_out = &vals[1] };
 	nops = 2;
-	for (i = 0; i < ts.cap; i++) {
-		if (ts.h[i] == 0)
-			continue;
-		token_key(keys[nops], ts.h[i]);
+	for (i = 0; i < n; i++) {
+		token_key(keys[i], refs[i].h);
 		ops[nops] = (struct store_op){ .op = STORE_GET,
-		    .key = { keys[nops], strlen(keys[nops]) },
+		    .key = { keys[i], BAYES_TKEY_LEN },
 		    .val_out = &vals[nops] };
 		nops++;
 	}
 	if (store_batch(b->store, ops, nops, e) == -1)
 		goto out;
-	if (ops[0].found && parse_ll(&vals[0], &v) == 0 && v > 0)
-		ns = v;
 	if (ops[1].found && parse_ll(&vals[1], &v) == 0 && v > 0)
+		ns = v;
+	if (ops[0].found && parse_ll(&vals[0], &v) == 0 && v > 0)
 		nh = v;
 	if ((unsigned long long)ns < b->conf.min_spam ||
 	    (unsigned long long)nh < b->conf.min_ham || ns == 0 || nh == 0)
 		goto out;
-	probs = xcalloc(nops, sizeof *probs);
-	for (i = 2; i < nops; i++) {
-		double p;
-
-		if (!ops[i].found || parse_ll(&vals[i], &v) == -1)
-			continue;
-		token_unpack(v, &s, &h);
-		if ((p = robinson_fw((double)s, (double)h, (double)ns,
-		    (double)nh)) >= 0)
+	byslot = xreallocarray(NULL, ts.cap > 0 ? ts.cap : 1,
+	    sizeof *byslot);
+	for (i = 0; i < ts.cap; i++)
+		byslot[i] = -1;
+	for (i = 0; i < n; i++)
+		byslot[refs[i].d] = token_prob(&ops[i + 2], &vals[i + 2],
+		    ns, nh);
+	probs = xreallocarray(NULL, n > 0 ? n : 1, sizeof *probs);
+	for (i = 0; i < ts.cap; i++)
+		if ((p = byslot[i]) >= 0)
 			probs[np++] = p;
-	}
 	ret = bayes_combine_probs(probs, np, (double)ns, (double)nh);
 out:
 	for (i = 0; i < nops; i++)
 		buf_free(&vals[i]);
+	free(byslot);
 	free(probs);
+	free(refs);
 	free(vals);
 	free(keys);
 	free(ops);

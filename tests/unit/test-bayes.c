@@ -397,6 +397,24 @@ test_math(void)
 		    "... its mirror towards ham (%.4f)", rh);
 		ok(fabs((rs - 0.5) + (rh - 0.5)) < 1e-9, "... symmetrically");
 	}
+	/* Inside the band only tokens BAYES_TIE_STRENGTH from 0.5 rank the
+	 * tie: 0.04 (0.46 from 0.5) counts for Fisher, not for tie_rank,
+	 * so equal strong tokens both ways leave exactly 0.5. */
+	{
+		double tp[90], cp[90], c, r;
+		size_t i;
+
+		for (i = 0; i < 80; i += 2)
+			tp[i] = 0.999, tp[i + 1] = 0.001;
+		for (; i < 90; i++)
+			tp[i] = 0.04;
+		memcpy(cp, tp, sizeof cp);
+		c = chi_combine(10, 10, cp, 90);
+		r = bayes_combine_probs(tp, 90, 10, 10);
+		ok(fabs(c - 0.5) < BAYES_TIE_BAND, "a tie for Fisher (%.6f)", c);
+		ok(fabs(r - 0.5) < 1e-9, "weaker tokens do not break the tie "
+		    "(%.9f)", r);
+	}
 	/* packing both counts in one integer */
 	{
 		long long s, h;

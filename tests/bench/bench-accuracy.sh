@@ -13,6 +13,9 @@
 #          B, then the other way round: every message is tested once, and
 #          the figures are over both test halves.
 #   hard   train easy-ham-1 + spam-1, test easy-ham-2 + hard-ham-1 + spam-2.
+#   hardswap  the other way round, a check that a change tuned on "hard"
+#          is not fitted to it: train easy-ham-2 + spam-2, test
+#          easy-ham-1 + hard-ham-1 + spam-1.
 #
 # Tools (TOOLS, default all):
 #   sluice          filters/sluice-default.cf, then Debian's stock
@@ -42,9 +45,10 @@
 # deterministic 1/N subset; its row says how many ham/spam it saw) and
 # then adds rows for sluice on exactly that subset, for a fair comparison.
 #
-# Settings: SALT (default "sluice"), PROTOCOLS="half hard", TOOLS="...",
-# SA_SAMPLE=1, SA_CACHE=DIR, KEEP=1 (keep the scratch directory; sluice's
-# per-message scores and hits are in res.*).
+# Settings: SALT (default "sluice"), PROTOCOLS="half hard" (any of half,
+# hard, hardswap), TOOLS="...", SA_SAMPLE=1, SA_CACHE=DIR, KEEP=1 (keep
+# the scratch directory; sluice's per-message scores and hits are in
+# res.*).
 # Output: one table: tool, protocol, ham, spam, FP %, FN %, ROC area,
 # threshold.
 set -u
@@ -117,6 +121,14 @@ for f in (l.rstrip("\n") for l in open(os.path.join(w, "all"))):
         put("hard.test.ham", f)
     elif d == "spam-2":
         put("hard.test.spam", f)
+    if d == "easy-ham-2":
+        put("swap.train.ham", f)
+    elif d == "spam-2":
+        put("swap.train.spam", f)
+    elif d in ("easy-ham-1", "hard-ham-1"):
+        put("swap.test.ham", f)
+    elif d == "spam-1":
+        put("swap.test.spam", f)
 for k, v in out.items():
     open(os.path.join(w, k), "w").write("".join(x + "\n" for x in v))
 EOF
@@ -129,6 +141,8 @@ runs() {
 		half)	echo "halfAB $W/halfA.spam $W/halfA.ham $W/halfB.spam $W/halfB.ham half"
 			echo "halfBA $W/halfB.spam $W/halfB.ham $W/halfA.spam $W/halfA.ham half" ;;
 		hard)	echo "hard $W/hard.train.spam $W/hard.train.ham $W/hard.test.spam $W/hard.test.ham hard" ;;
+		hardswap)
+			echo "hardswap $W/swap.train.spam $W/swap.train.ham $W/swap.test.spam $W/swap.test.ham hardswap" ;;
 		*)	die "unknown protocol $p" ;;
 		esac
 	done
@@ -280,10 +294,10 @@ done <"$W/runs"
 
 # ---- the table ----
 echo "# corpus: $CORPUS ($(wc -l <"$W/all") messages), salt \"$SALT\""
-printf '%-26s %-5s %5s %5s %7s %7s %9s  %s\n' tool proto ham spam 'FP%' \
+printf '%-26s %-8s %5s %5s %7s %7s %9s  %s\n' tool proto ham spam 'FP%' \
     'FN%' 'ROC area' threshold
 for p in $PROTOCOLS; do
-	case $p in half) rl="halfAB halfBA" ;; hard) rl=hard ;; esac
+	case $p in half) rl="halfAB halfBA" ;; *) rl=$p ;; esac
 	rows() {	# KIND COL THR [SUBSET]: the sluice rows of all runs of p
 		for n in $rl; do sluice_rows "$W/res.$1.$n" "$2" "$3" ${4:-}; done
 	}

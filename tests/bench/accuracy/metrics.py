@@ -40,7 +40,7 @@ def main():
     fp = sum(1 for r in rows if r[0] == "ham" and r[2] == "spam")
     fn = sum(1 for r in rows if r[0] == "spam" and r[2] == "ham")
     nh, ns = len(ham), len(spam)
-    print("%-26s %-5s %5d %5d %7.2f %7.2f %9.5f  %s" % (
+    print("%-26s %-8s %5d %5d %7.2f %7.2f %9.5f  %s" % (
         tool, proto, nh, ns, 100.0 * fp / nh if nh else float("nan"),
         100.0 * fn / ns if ns else float("nan"), auc(spam, ham), thr))
 

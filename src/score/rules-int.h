@@ -221,7 +221,7 @@ enum { PF_M_ALWAYS, PF_M_HS, PF_M_LIT };
 #define PF_MAX_KEEP_MIN		16	/* {m,n} keeps m up to this, else + */
 #define PF_MIN_WIDTH		3	/* a loosened pattern that can match
 					 * fewer bytes is not worth a scan */
-#define PF_MAX_HS_LEN		2000	/* bytes of one Hyperscan expression
+#define PF_MAX_HS_LEN		15000	/* bytes of one Hyperscan expression
 					 * (Hyperscan refuses ~16000); a
 					 * longer split pattern goes piece
 					 * by piece */
@@ -242,6 +242,9 @@ struct rules_pf {
 	struct pf_lit *lit;	/* per list position */
 	int has_fold;		/* a literal of litpos is caseless */
 	void *db;		/* hs_database_t, or NULL */
+	void *fzdb;		/* the patterns with fuzzy letters (a
+				 * database of their own: see hs_is_fuzzy),
+				 * or NULL; only with db */
 	size_t nhs;		/* positions in db */
 };
 

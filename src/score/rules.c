@@ -423,19 +423,30 @@ any_text(struct buf *out)
  * useless as a prefilter; those rules then run pcre2 on every line (the
  * costliest rules of the stock set). A group that is a finite set of
  * fixed strings (bytes, classes, nested such groups; no quantifiers,
- * anchors or dots) is replaced by a superset that keeps only its first
- * byte and width: "[first bytes][\s\S]{w-1}" per width, a few dozen
- * bytes, and counts PF_FUZZY_COST bytes of budget.
+ * anchors or dots) that is one letter (a one-byte spelling, none over
+ * PF_FUZZY_LETTER_MAXW bytes) is replaced by a superset that keeps, per first byte, the
+ * set of bytes that may follow it: "[first]" for the one-byte
+ * spellings, "[first][rest]+" for the longer ones (UTF-8 lead bytes
+ * then continuation bytes, "&" then "#0-9;"), a few dozen bytes that
+ * count PF_FUZZY_COST bytes of budget. In plain ASCII text such a
+ * letter matches only its ASCII look-alikes, so the copy stays
+ * selective, and its automaton stays small. A wider group (a word
+ * list spelt in fuzzy letters) is kept as a group, its letters
+ * replaced one by one.
  */
 #define PF_FUZZY_MIN_LEN	200	/* groups shorter are kept as written */
 #define PF_FUZZY_MIN_HIGH	8	/* \x escapes of high bytes it needs */
 #define PF_FUZZY_DEPTH		6	/* nesting followed */
 #define PF_FUZZY_PAIRS		64	/* (first bytes, widths) kept */
 #define PF_FUZZY_MAXW		63	/* widths tracked (bits of a word) */
+#define PF_FUZZY_LETTER_MAXW	12	/* wider groups: not one letter */
 #define PF_FUZZY_COST		16	/* budget a replaced group counts */
+#define PF_OPT_CUT		64	/* an optional atom this long (loosened)
+					 * becomes any text */
 
 struct fz_pair {
 	unsigned char first[32];	/* bitset of the first byte */
+	unsigned char rest[32];		/* bitset of the bytes after it */
 	uint64_t widths;		/* bit w: a match of w bytes */
 };
 
@@ -534,8 +545,9 @@ fz_class(const char *p, size_t len, size_t i, unsigned char *set,
 static int
 fz_concat(struct fz_set *alt, int *empty, const struct fz_set *g)
 {
+	unsigned char gb[32];
 	uint64_t gw = 0;
-	size_t a;
+	size_t a, b;
 	int w;
 
 	if (*empty) {
@@ -543,10 +555,19 @@ fz_concat(struct fz_set *alt, int *empty, const struct fz_set *g)
 		*empty = 0;
 		return 0;
 	}
-	for (a = 0; a < g->n; a++)
+	/* every byte of g comes after the first byte of the alternative
+	 * (an alternative is never empty) */
+	memset(gb, 0, sizeof gb);
+	for (a = 0; a < g->n; a++) {
 		gw |= g->v[a].widths;
+		for (b = 0; b < 32; b++)
+			gb[b] |= g->v[a].first[b] | g->v[a].rest[b];
+	}
 	for (a = 0; a < alt->n; a++) {
 		uint64_t nw = 0, cur = alt->v[a].widths;
+
+		for (b = 0; b < 32; b++)
+			alt->v[a].rest[b] |= gb[b];
 
 		for (w = 0; w <= PF_FUZZY_MAXW; w++) {
 			if (!(gw & ((uint64_t)1 << w)))
@@ -592,9 +613,12 @@ fz_group(const char *p, size_t len, size_t i, unsigned depth,
 					/* merge into the last pair */
 					size_t b;
 
-					for (b = 0; b < 32; b++)
+					for (b = 0; b < 32; b++) {
 						out->v[out->n - 1].first[b] |=
 						    alt.v[a].first[b];
+						out->v[out->n - 1].rest[b] |=
+						    alt.v[a].rest[b];
+					}
 					out->v[out->n - 1].widths |=
 					    alt.v[a].widths;
 				} else
@@ -636,62 +660,125 @@ fz_group(const char *p, size_t len, size_t i, unsigned depth,
 	return 0;
 }
 
-/* Append the superset of a fuzzy group (see above). */
+/* Append byte c for a class: letters and digits as they are (shorter
+ * patterns), anything else as \\xHH. */
+static void
+fz_byte_emit(unsigned c, struct buf *out)
+{
+	if (c < 0x80 && is_alnum((unsigned char)c))
+		buf_addc(out, (char)c);
+	else
+		buf_addf(out, "\\x%02x", c);
+}
+
+/* Append a class of the bytes in set. */
+static void
+fz_class_emit(const unsigned char *set, struct buf *out)
+{
+	unsigned c, lo;
+
+	buf_addc(out, '[');
+	for (c = 0; c < 256; c++) {
+		if (!(set[c >> 3] & (1u << (c & 7))))
+			continue;
+		for (lo = c; c + 1 < 256 &&
+		    (set[(c + 1) >> 3] & (1u << ((c + 1) & 7))); c++)
+			;
+		fz_byte_emit(lo, out);
+		if (c > lo) {
+			buf_addc(out, '-');
+			fz_byte_emit(c, out);
+		}
+	}
+	buf_addc(out, ']');
+}
+
+/* The repeat a pair's tail needs: 0 none (one byte), '*' when it may
+ * also be one byte, else '+'. */
+static int
+fz_tail(const struct fz_pair *v)
+{
+	if ((v->widths & ~(uint64_t)2) == 0)
+		return 0;
+	return (v->widths & 2) ? '*' : '+';
+}
+
+/* Widen a rest set to whole blocks (UTF-8 continuation bytes, lead
+ * bytes, digits) so that the look-alikes of a letter share a few
+ * tails. */
+static void
+fz_coarse(const unsigned char *rest, unsigned char *out)
+{
+	static const unsigned char blocks[][2] = {
+		{ 0x80, 0xbf }, { 0xc0, 0xff }, { '0', '9' },
+	};
+	size_t k;
+	unsigned c;
+
+	memcpy(out, rest, 32);
+	for (k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
+		for (c = blocks[k][0]; c <= blocks[k][1]; c++)
+			if (rest[c >> 3] & (1u << (c & 7)))
+				break;
+		if (c > blocks[k][1])
+			continue;
+		for (c = blocks[k][0]; c <= blocks[k][1]; c++)
+			fz_setbit(out, c);
+	}
+}
+
+/*
+ * Append the superset of a fuzzy group (see above): pairs with the
+ * same tail (widened rest set and repeat) share one "[first][rest]+",
+ * each wider than the exact {m,n} it stands for.
+ */
 static void
 fz_emit(const struct fz_set *g, struct buf *out)
 {
-	size_t a, b;
+	unsigned char rest[PF_FUZZY_PAIRS][32], done[PF_FUZZY_PAIRS];
+	size_t a, b, q;
 	int alts = 0;
-	unsigned done[PF_FUZZY_PAIRS];
 
 	memset(done, 0, sizeof done);
+	for (a = 0; a < g->n; a++)
+		fz_coarse(g->v[a].rest, rest[a]);
 	buf_add(out, "(?:", 3);
 	for (a = 0; a < g->n; a++) {
 		unsigned char set[32];
-		unsigned c, lo;
-		int minw = -1, maxw = 0, w;
+		int t = fz_tail(&g->v[a]);
 
 		if (done[a])
 			continue;
 		memcpy(set, g->v[a].first, sizeof set);
-		/* pairs of the same widths share one class */
 		for (b = a + 1; b < g->n; b++)
-			if (!done[b] && g->v[b].widths == g->v[a].widths) {
-				size_t q;
-
+			if (!done[b] && fz_tail(&g->v[b]) == t &&
+			    (t == 0 || memcmp(rest[b], rest[a], 32) == 0)) {
 				for (q = 0; q < 32; q++)
 					set[q] |= g->v[b].first[q];
 				done[b] = 1;
 			}
-		for (w = 0; w <= PF_FUZZY_MAXW; w++)
-			if (g->v[a].widths & ((uint64_t)1 << w)) {
-				if (minw < 0)
-					minw = w;
-				maxw = w;
-			}
 		if (alts++)
 			buf_addc(out, '|');
-		buf_addc(out, '[');
-		for (c = 0; c < 256; c++) {
-			if (!(set[c >> 3] & (1u << (c & 7))))
-				continue;
-			for (lo = c; c + 1 < 256 &&
-			    (set[(c + 1) >> 3] & (1u << ((c + 1) & 7))); c++)
-				;
-			buf_addf(out, "\\x%02x", lo);
-			if (c > lo)
-				buf_addf(out, "-\\x%02x", c);
-		}
-		buf_addc(out, ']');
-		if (maxw > 1) {
-			if (minw == maxw)
-				buf_addf(out, "[\\s\\S]{%d}", maxw - 1);
-			else
-				buf_addf(out, "[\\s\\S]{%d,%d}", minw - 1,
-				    maxw - 1);
+		fz_class_emit(set, out);
+		if (t != 0) {
+			fz_class_emit(rest[a], out);
+			buf_addc(out, (char)t);
 		}
 	}
 	buf_addc(out, ')');
+}
+
+/* Is a fuzzy group one letter: a one-byte spelling, none wider than
+ * PF_FUZZY_LETTER_MAXW (an entity such as "&#181340;")? */
+static int
+fz_letter(const struct fz_set *g)
+{
+	uint64_t w = 0;
+	size_t a;
+
+	for (a = 0; a < g->n; a++)
+		w |= g->v[a].widths;
+	return (w & 2) != 0 && (w >> (PF_FUZZY_LETTER_MAXW + 1)) == 0;
 }
 
 /* Is the group p[i..end) worth replacing: long, with many high-byte
@@ -715,25 +802,48 @@ int
 rules_pf_loosen(const char *p, size_t len, int drop_end, struct buf *out)
 {
 	size_t i = 0, mark = out->len, d = 0, atom_at = SIZE_MAX;
-	size_t bstart[PF_MAX_DEPTH], gstart[PF_MAX_DEPTH];
+	size_t bstart[PF_MAX_DEPTH], gstart[PF_MAX_DEPTH], bpos[PF_MAX_DEPTH];
+	size_t bmax[PF_MAX_DEPTH], gopen[PF_MAX_DEPTH];
+	unsigned char fzin[PF_MAX_DEPTH];
 	int min0, bad = 0;
 
+	/*
+	 * Budget: bstart[d] is where the current branch at depth d starts,
+	 * moved on by what does not count (a fuzzy letter counts
+	 * PF_FUZZY_COST; a closed group of fuzzy letters counts its
+	 * longest branch, not all of them, so that a word list does not
+	 * use up the branch it is in). bpos[d] is where it really starts;
+	 * fzin[d]: the group at depth d holds a fuzzy letter.
+	 */
 	buf_reserve(out, len + 16);
-	bstart[0] = out->len;
+	bstart[0] = bpos[0] = out->len;
+	fzin[0] = 0;
 	while (i < len) {
 		unsigned char c = (unsigned char)p[i];
 		size_t next;
 
 		if (c == '|') {
+			if (d > 0 && out->len - bstart[d] > bmax[d])
+				bmax[d] = out->len - bstart[d];
 			buf_addc(out, '|');
-			bstart[d] = out->len;
+			bstart[d] = bpos[d] = out->len;
 			i++;
 			continue;
 		}
 		if (c == ')') {
+			size_t used, k;
+
 			if (d == 0)
 				goto refuse;
+			if (out->len - bstart[d] > bmax[d])
+				bmax[d] = out->len - bstart[d];
 			buf_addc(out, ')');
+			used = out->len - bstart[d - 1];
+			used = used > gopen[d] ? used - gopen[d] : 0;
+			if (fzin[d] && used > bmax[d] + 4)
+				for (k = 0; k < d; k++)
+					bstart[k] += used - bmax[d] - 4;
+			fzin[d - 1] |= fzin[d];
 			atom_at = gstart[d];
 			d--;
 			i++;
@@ -780,7 +890,8 @@ rules_pf_loosen(const char *p, size_t len, int drop_end, struct buf *out)
 			if (fz_candidate(p, i, gend)) {
 				fz = xmalloc(sizeof *fz);
 				if (fz_group(p, len, i, 0, fz, &next) == 0 &&
-				    next == gend) {
+				    next == gend &&
+				    fz_letter(fz)) {
 					size_t at = out->len, k, disc;
 
 					fz_emit(fz, out);
@@ -791,6 +902,7 @@ rules_pf_loosen(const char *p, size_t len, int drop_end, struct buf *out)
 					    out->len - at - PF_FUZZY_COST : 0;
 					for (k = 0; k <= d; k++)
 						bstart[k] += disc;
+					fzin[d] = 1;
 					i = next;
 					continue;
 				}
@@ -853,7 +965,10 @@ opened:
 			if (++d >= PF_MAX_DEPTH)
 				goto refuse;
 			gstart[d] = atom_at;
-			bstart[d] = out->len;
+			bstart[d] = bpos[d] = out->len;
+			bmax[d] = 0;
+			fzin[d] = 0;
+			gopen[d] = out->len - bstart[d - 1];
 			continue;
 		} else if (c == '$' && drop_end) {
 			i++;
@@ -875,10 +990,24 @@ opened:
 				/* an optional atom that starts its branch
 				 * becomes "any text" too, so that the budget
 				 * goes to the part every match needs */
-				if (min0 && atom_at == bstart[d]) {
+				if (min0 && atom_at == bpos[d]) {
 					out->len = atom_at;
 					any_text(out);
-					bstart[d] = out->len;
+					bstart[d] = bpos[d] = out->len;
+					i = q;
+					break;
+				}
+				/* so does a long optional atom elsewhere
+				 * (X(?:long)?Y: X, any text, Y) */
+				if (min0 && atom_at != SIZE_MAX &&
+				    out->len - atom_at >= PF_OPT_CUT) {
+					size_t k;
+
+					out->len = atom_at;
+					any_text(out);
+					for (k = 0; k <= d; k++)
+						if (bstart[k] > out->len)
+							bstart[k] = out->len;
 					i = q;
 					break;
 				}
@@ -1298,6 +1427,19 @@ hs_add(struct hs_set *set, const char *text, size_t len, unsigned fl,
 	return -1;
 }
 
+/*
+ * Does a loosened expression hold a fuzzy letter (fz_emit's
+ * "[\x80-\xbf]+" tail)? Those go to a database of their own: compiled
+ * with the rest, Hyperscan takes twice as long to compile both and
+ * scans no faster.
+ */
+static int
+hs_is_fuzzy(const char *expr)
+{
+	return strstr(expr, "[\\x80-\\xbf]+") != NULL ||
+	    strstr(expr, "[\\x80-\\xbf]*") != NULL;
+}
+
 /* Remove every expression of id from set. */
 static void
 hs_drop(struct hs_set *set, unsigned id)
@@ -1334,6 +1476,8 @@ hsc_key(const struct rules_pf *pf, const struct score_rules *r,
 {
 	static const unsigned consts[] = { PF_MIN_LITERAL, PF_BRANCH_BUDGET,
 	    PF_FUZZY_MIN_LEN, PF_FUZZY_MIN_HIGH, PF_FUZZY_COST,
+	    PF_FUZZY_LETTER_MAXW, PF_OPT_CUT,
+	    2 /* databases per kind: plain and fuzzy (hs_is_fuzzy) */,
 	    PF_MAX_DEPTH, PF_MAX_KEEP_MIN, PF_MIN_WIDTH, PF_MAX_HS_LEN,
 	    HS_MODE_BLOCK };
 	hs_platform_info_t plat;
@@ -1433,65 +1577,35 @@ hsc_store(const struct rules_pf *pf, const struct score_rules *r,
 	free(bytes);	/* hs_misc_alloc is malloc */
 }
 
-static void
-build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
-    int kind)
+/*
+ * Compile set into a database: an expression Hyperscan refuses drops
+ * its position (PF_M_ALWAYS) and the rest is tried again (bounded by
+ * the number of positions). NULL when nothing compiles; then every
+ * position of set is PF_M_ALWAYS.
+ */
+static hs_database_t *
+hs_compile_set(struct rules_pf *pf, struct score_rules *r,
+    struct hs_set *set)
 {
-	struct hs_set set = { NULL, NULL, NULL, 0, 0 };
 	hs_database_t *db = NULL;
 	hs_compile_error_t *ce = NULL;
-	unsigned char key[32];
-	size_t pos, k, start;
-	unsigned fl;
+	size_t k;
 
-	if (r->pf_cache_dir != NULL) {
-		hsc_key(pf, r, list, kind, key);
-		if (hsc_load(pf, r, pf_kind_names[kind], key) == 0)
-			return;
-		/* auto mode: compile only when the result can be kept */
-		if (r->pf_hs == 0 && !r->pf_cache_writable)
-			return;
-	} else if (r->pf_hs <= 0)
-		return;
-
-	for (pos = 0; pos < pf->n; pos++) {
-		const struct perlre *re = &r->rules[list[pos]].re;
-		int ok;
-
-		if (re->src == NULL || hs_flags_of(re->opts, &fl) == -1)
-			continue;
-		start = set.n;
-		ok = hs_add(&set, re->src, re->srclen, fl, (unsigned)pos) == 0;
-		if (!ok && re->ncode > 1) {
-			ok = 1;
-			for (k = 0; k < re->ncode && ok; k++)
-				ok = hs_add(&set, re->psrc[k],
-				    strlen(re->psrc[k]), fl,
-				    (unsigned)pos) == 0;
-		}
-		if (!ok) {
-			for (k = start; k < set.n; k++)
-				free(set.expr[k]);
-			set.n = start;
-			continue;
-		}
-		pf->mode[pos] = PF_M_HS;
-	}
-	while (set.n > 0) {
-		if (hs_compile_multi((const char *const *)set.expr, set.flags,
-		    set.ids, (unsigned)set.n, HS_MODE_BLOCK, NULL, &db,
-		    &ce) == HS_SUCCESS)
+	while (set->n > 0) {
+		if (hs_compile_multi((const char *const *)set->expr,
+		    set->flags, set->ids, (unsigned)set->n, HS_MODE_BLOCK,
+		    NULL, &db, &ce) == HS_SUCCESS)
 			break;
 		db = NULL;
-		if (ce->expression < 0 || (size_t)ce->expression >= set.n) {
+		if (ce->expression < 0 || (size_t)ce->expression >= set->n) {
 			/* not one pattern's fault: no database */
 			hs_free_compile_error(ce);
 			break;
 		}
-		k = set.ids[ce->expression];
+		k = set->ids[ce->expression];
 		hs_free_compile_error(ce);
 		pf->mode[k] = PF_M_ALWAYS;
-		hs_drop(&set, (unsigned)k);
+		hs_drop(set, (unsigned)k);
 	}
 	if (db != NULL) {
 		hs_scratch_t *sc = r->pf_scratch;
@@ -1504,16 +1618,179 @@ build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
 		}
 	}
 	if (db == NULL)
-		for (pos = 0; pos < pf->n; pos++)
-			pf->mode[pos] = PF_M_ALWAYS;
-	pf->db = db;
-	if (db != NULL && r->pf_cache_dir != NULL && r->pf_cache_writable)
+		for (k = 0; k < set->n; k++)
+			pf->mode[set->ids[k]] = PF_M_ALWAYS;
+	return db;
+}
+
+static void
+hs_set_free(struct hs_set *set)
+{
+	size_t k;
+
+	for (k = 0; k < set->n; k++)
+		free(set->expr[k]);
+	free(set->expr);
+	free(set->flags);
+	free(set->ids);
+	memset(set, 0, sizeof *set);
+}
+
+/* Cache entry name of the fuzzy database of a kind. */
+static void
+fz_kind_name(char *name, size_t size, int kind)
+{
+	(void)buf_fmt(name, size, "%s-fz", pf_kind_names[kind]);
+}
+
+/*
+ * Will build_hs make a fuzzy database for this kind (some pattern
+ * loosens to fuzzy letters)? Decides whether a cached kind needs its
+ * "-fz" entry too.
+ */
+static int
+kind_has_fuzzy(const struct rules_pf *pf, const struct score_rules *r,
+    const int *list)
+{
+	struct buf b = BUF_INIT;
+	size_t pos;
+	int yes = 0;
+
+	for (pos = 0; pos < pf->n && !yes; pos++) {
+		const struct perlre *re = &r->rules[list[pos]].re;
+
+		buf_reset(&b);
+		if (re->src == NULL || rules_pf_loosen(re->src, re->srclen, 0,
+		    &b) == -1)
+			continue;
+		buf_addc(&b, 0);
+		yes = hs_is_fuzzy(b.data);
+	}
+	buf_free(&b);
+	return yes;
+}
+
+/* Load the kind's databases from the cache: 0 with pf->db (and
+ * pf->fzdb when the kind has one) and the modes set. */
+static int
+hsc_load_kind(struct rules_pf *pf, struct score_rules *r, const int *list,
+    int kind, const unsigned char key[32])
+{
+	struct rules_pf fz;
+	char name[32];
+
+	if (hsc_load(pf, r, pf_kind_names[kind], key) == -1)
+		return -1;
+	if (!kind_has_fuzzy(pf, r, list))
+		return 0;
+	memset(&fz, 0, sizeof fz);
+	fz.n = pf->n;
+	fz.mode = xcalloc(pf->n ? pf->n : 1, 1);
+	fz_kind_name(name, sizeof name, kind);
+	if (hsc_load(&fz, r, name, key) == -1 ||
+	    memcmp(fz.mode, pf->mode, pf->n) != 0) {
+		if (fz.db != NULL)
+			hs_free_database(fz.db);
+		free(fz.mode);
+		hs_free_database(pf->db);
+		pf->db = NULL;
+		memset(pf->mode, PF_M_ALWAYS, pf->n);
+		return -1;
+	}
+	free(fz.mode);
+	pf->fzdb = fz.db;
+	return 0;
+}
+
+static void
+build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
+    int kind)
+{
+	/* set[0]: plain expressions, set[1]: with fuzzy letters */
+	struct hs_set set[2];
+	unsigned char key[32];
+	size_t pos, k;
+	unsigned fl;
+	int s;
+
+	memset(set, 0, sizeof set);
+	if (r->pf_cache_dir != NULL) {
+		hsc_key(pf, r, list, kind, key);
+		if (hsc_load_kind(pf, r, list, kind, key) == 0)
+			return;
+		/* auto mode: compile only when the result can be kept */
+		if (r->pf_hs == 0 && !r->pf_cache_writable)
+			return;
+	} else if (r->pf_hs <= 0)
+		return;
+
+	for (pos = 0; pos < pf->n; pos++) {
+		const struct perlre *re = &r->rules[list[pos]].re;
+		struct hs_set one;
+		int ok;
+
+		if (re->src == NULL || hs_flags_of(re->opts, &fl) == -1)
+			continue;
+		memset(&one, 0, sizeof one);
+		ok = hs_add(&one, re->src, re->srclen, fl, (unsigned)pos) == 0;
+		if (!ok && re->ncode > 1) {
+			ok = 1;
+			for (k = 0; k < re->ncode && ok; k++)
+				ok = hs_add(&one, re->psrc[k],
+				    strlen(re->psrc[k]), fl,
+				    (unsigned)pos) == 0;
+		}
+		if (!ok) {
+			hs_set_free(&one);
+			continue;
+		}
+		/* every piece of a position goes to the same database */
+		s = 0;
+		for (k = 0; k < one.n; k++)
+			if (hs_is_fuzzy(one.expr[k]))
+				s = 1;
+		for (k = 0; k < one.n; k++) {
+			struct hs_set *t = &set[s];
+
+			if (t->n == t->cap) {
+				t->cap = t->cap ? t->cap * 2 : 64;
+				t->expr = xreallocarray(t->expr, t->cap,
+				    sizeof *t->expr);
+				t->flags = xreallocarray(t->flags, t->cap,
+				    sizeof *t->flags);
+				t->ids = xreallocarray(t->ids, t->cap,
+				    sizeof *t->ids);
+			}
+			t->expr[t->n] = one.expr[k];
+			t->flags[t->n] = one.flags[k];
+			t->ids[t->n++] = one.ids[k];
+		}
+		one.n = 0;
+		hs_set_free(&one);
+		pf->mode[pos] = PF_M_HS;
+	}
+	pf->db = hs_compile_set(pf, r, &set[0]);
+	pf->fzdb = hs_compile_set(pf, r, &set[1]);
+	if (pf->db == NULL && pf->fzdb != NULL) {
+		/* the fuzzy one alone is the main one (such a kind is not
+		 * found in the cache: hsc_load_kind wants a "-fz" entry) */
+		pf->db = pf->fzdb;
+		pf->fzdb = NULL;
+	}
+	if (pf->db != NULL && r->pf_cache_dir != NULL &&
+	    r->pf_cache_writable) {
 		hsc_store(pf, r, pf_kind_names[kind], key);
-	for (k = 0; k < set.n; k++)
-		free(set.expr[k]);
-	free(set.expr);
-	free(set.flags);
-	free(set.ids);
+		if (pf->fzdb != NULL) {
+			struct rules_pf fz = *pf;
+			char name[32];
+
+			fz.db = pf->fzdb;
+			fz_kind_name(name, sizeof name, kind);
+			hsc_store(&fz, r, name, key);
+		}
+	}
+	hs_set_free(&set[0]);
+	hs_set_free(&set[1]);
 }
 #endif
 
@@ -1595,6 +1872,8 @@ rules_pf_free(struct score_rules *r)
 #ifdef HAVE_HYPERSCAN
 		if (pf->db != NULL)
 			hs_free_database(pf->db);
+		if (pf->fzdb != NULL)
+			hs_free_database(pf->fzdb);
 #endif
 		memset(pf, 0, sizeof *pf);
 	}
@@ -1696,6 +1975,13 @@ pf_scan(const struct rules_pf *pf, struct pf_run *pr, const char *s,
 		if ((rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) ||
 		    c.overflow)
 			return -1;
+		if (pf->fzdb != NULL) {
+			rc = hs_scan(pf->fzdb, len ? s : "", (unsigned)len, 0,
+			    pr->scratch, on_hs_match, &c);
+			if ((rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) ||
+			    c.overflow)
+				return -1;
+		}
 		n = c.n;
 	}
 #endif

@@ -818,6 +818,13 @@ rename_away(int away)
  * both runs use literals) and with the literal fallback. The rows
  * are the cases the loosening and Hyperscan could get wrong.
  */
+/* A ReplaceTags fuzzy letter o: its ASCII, UTF-8 and entity
+ * look-alikes (the shape of 72_active.cf's replace_tag O). */
+#define PF_FUZZY_O "(?:[oO0\\xf2-\\xf6]|[\\xc3][\\xb2\\xb3\\xb4\\xb5\\xb6\\xb8]|" \
+	"[\\xce][\\xbf\\x9f]|[\\xd0][\\xbe\\x9e]|[\\xd5][\\xb8\\x95]|" \
+	"&\\#(?:111|242|243|244|245|246|248|959|1086);|" \
+	"[\\xe1][\\xbb](?:[\\x8d]|[\\x8f]|[\\x91])|[\\xf0][\\x9d][\\x90][\\xa8\\xa9])"
+
 static const struct pf_row {
 	const char *re;
 	const char *why;
@@ -848,6 +855,11 @@ static const struct pf_row {
 	{ "/qu(?=i)iz|zz(?!z)y/", "lookaheads" },
 	{ "/(?:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\\w|(?i)tail)end/",
 	    "a branch over the budget, text after the group" },
+	{ "/s" PF_FUZZY_O "+n\\b/i", "fuzzy letter (ReplaceTags)" },
+	{ "/\\b(?:" PF_FUZZY_O "ne|n" PF_FUZZY_O PF_FUZZY_O "k)\\b/",
+	    "word list in fuzzy letters" },
+	{ "/q(?:alpha|beta|gamma|delta|epsilon|zeta|eta|theta|iota|kappa|"
+	    "lambda)?rs/", "long optional group inside a branch" },
 };
 
 static const struct span pf_lines[] = {
@@ -875,6 +887,9 @@ static const struct span pf_lines[] = {
 	L("quiz zzy zzzy"),
 	L("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAxend TAILend tailEND"),
 	L("nothing to see"),
+	L("s\xd0\xben s&#111;n soon s&#1086;n s\xc3\xb6\xc3\xb6n son sun"),
+	L("one \xf0\x9d\x90\xa8ne on n\xc3\xb8" "0k n&#959;ok noon"),
+	L("qrs qbetars qthetars qomegars q rs"),
 	L(""),
 };
 
@@ -1133,6 +1148,19 @@ test_prefilter(void)
 	buf_reset(&lo);
 	ok(rules_pf_loosen("(a)(?(1)b|c)", 12, 0, &lo) == -1,
 	    "pf: a conditional is not loosened");
+	buf_reset(&lo);
+	ok(rules_pf_loosen("x" PF_FUZZY_O "y", strlen(PF_FUZZY_O) + 2, 0,
+	    &lo) == 0 && strcmp(lo.data, "x(?:[0Oo\\xf2-\\xf6]|"
+	    "[\\xc3\\xce\\xd0\\xd5\\xe1\\xf0][\\x80-\\xbf]+|"
+	    "[\\x26][\\x230-9\\x3b]+)y") == 0,
+	    "pf: a fuzzy letter keeps its bytes (got %s)",
+	    lo.data ? lo.data : "");
+	buf_reset(&lo);
+	ok(rules_pf_loosen("a(?:bcdefghijklmnopqrstuvwxyz|"
+	    "0123456789012345678901234567890123456789)?z", 73, 0, &lo) == 0 &&
+	    strcmp(lo.data, "a[\\s\\S]*z") == 0,
+	    "pf: a long optional group becomes any text (got %s)",
+	    lo.data ? lo.data : "");
 	buf_free(&lit);
 	buf_free(&lo);
 }

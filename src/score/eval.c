@@ -691,7 +691,9 @@ re_fixed(size_t id, const char *s, size_t len)
 	return rc >= 0 ? 1 : 0;
 }
 
-static char *rcvd_flat(struct score_msg *sm, const char *name);
+static const char *rcvd_flat(struct score_msg *sm, const char *name);
+static const char *rcvd_get(struct score_msg *sm, size_t *len_out);
+static int rcvd_exists(struct score_msg *sm);
 
 /* Case-insensitive substring search. */
 static const char *
@@ -1078,6 +1080,15 @@ struct evcache {
 	char **from;
 	size_t nfrom;
 	struct imginfo *img;	/* ImageInfo's facts, once computed */
+	const char *rcvd;	/* get('Received'), once */
+	size_t rcvd_len;
+	int rcvd_exists;	/* any Received: field at all */
+	const char *rcvd_flat;	/* the same, white space runs as " " */
+	int upper_done;		/* check_for_uppercase's percentage */
+	double upper_pct;
+	int madiff_done;	/* multipart_alternative_difference facts */
+	double madiff_diff;
+	size_t madiff_html, madiff_text;
 };
 
 static struct evcache *
@@ -1561,11 +1572,29 @@ ev_check_ma_non_text(struct score_msg *sm, const char *const *a, size_t n,
 	return w.hit;
 }
 
+/* tr/a-z0-9// and tr/A-Z// over p[0..n), added to *lower and *upper */
+static void
+count_case(const char *p, size_t n, unsigned long *lower,
+    unsigned long *upper)
+{
+	size_t k;
+	unsigned long lo = 0, up = 0;
+
+	for (k = 0; k < n; k++) {
+		unsigned char c = (unsigned char)p[k];
+
+		lo += (unsigned char)(c - 'a') < 26 ||
+		    (unsigned char)(c - '0') < 10;
+		up += (unsigned char)(c - 'A') < 26;
+	}
+	*lower += lo;
+	*upper += up;
+}
+
 /* check_for_uppercase over the rendered body (BodyEval-style body
  * test: MIMEEval registers it as a body eval). */
-static int
-ev_check_for_uppercase(struct score_msg *sm, const char *const *a, size_t n,
-    void *st)
+static double
+uppercase_pct(struct score_msg *sm)
 {
 	const struct span *lines;
 	size_t nl, i, k;
@@ -1574,9 +1603,6 @@ ev_check_for_uppercase(struct score_msg *sm, const char *const *a, size_t n,
 	double pct;
 	const char *ct;
 
-	(void)st;
-	if (n < 2)
-		return 0;
 	/* body_charset_is_likely_to_fp */
 	mime_facts(sm, &f);
 	ct = get(sm, "Content-Type", NULL);
@@ -1608,6 +1634,7 @@ ev_check_for_uppercase(struct score_msg *sm, const char *const *a, size_t n,
 	for (i = 0; i < nl; i++) {
 		const char *l = lines[i].p;
 		size_t ll = lines[i].len, s, e;
+		const char *esc;
 		int ws = 0, ok = 0;
 
 		/* next unless /\S\s+\S/ */
@@ -1644,7 +1671,8 @@ ev_check_for_uppercase(struct score_msg *sm, const char *const *a, size_t n,
 		/* s/\x1b\$B.*\x1b\(B//gs: JIS text removed, greedy: from
 		 * the first shift-in to the last shift-out */
 		s = e = ll;
-		for (k = 0; k + 2 < ll; k++)
+		esc = memchr(l, 0x1b, ll);
+		for (k = esc != NULL ? (size_t)(esc - l) : ll; k + 2 < ll; k++)
 			if (l[k] == 0x1b && l[k + 1] == '$' &&
 			    l[k + 2] == 'B') {
 				size_t q;
@@ -1661,21 +1689,36 @@ ev_check_for_uppercase(struct score_msg *sm, const char *const *a, size_t n,
 			}
 		/* $len counts the line before tr/a-z0-9//d deletes */
 		len += ll - (e - s);
-		for (k = 0; k < ll; k++) {
-			unsigned char c = (unsigned char)l[k];
-
-			if (k >= s && k < e)
-				continue;
-			if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-				lower_n++;
-			else if (c >= 'A' && c <= 'Z')
-				upper_n++;
-		}
+		count_case(l, s, &lower_n, &upper_n);
+		count_case(l + e, ll - e, &lower_n, &upper_n);
 	}
 	if (len < 200 || upper_n + lower_n == 0)
 		pct = 0;
 	else
 		pct = (double)upper_n / (double)(upper_n + lower_n) * 100;
+	return pct;
+}
+
+/* MIMEEval caches $pms->{uppercase}: three rules ask per message. */
+static int
+ev_check_for_uppercase(struct score_msg *sm, const char *const *a, size_t n,
+    void *st)
+{
+	struct evcache *c = cache_of(sm);
+	double pct;
+
+	(void)st;
+	if (n < 2)
+		return 0;
+	if (c != NULL && c->upper_done)
+		pct = c->upper_pct;
+	else {
+		pct = uppercase_pct(sm);
+		if (c != NULL) {
+			c->upper_pct = pct;
+			c->upper_done = 1;
+		}
+	}
 	return pct > num(a[0]) && pct <= num(a[1]);
 }
 
@@ -2010,8 +2053,32 @@ madiff_ma(struct mime_part *p, void *arg)
 	return 0;
 }
 
+static void madiff_compute(struct score_msg *sm, struct madiff *d);
+
+/* The facts once per message: MPART_ALT_DIFF and _COUNT both ask. */
 static void
 madiff(struct score_msg *sm, struct madiff *d)
+{
+	struct evcache *c = cache_of(sm);
+
+	if (c != NULL && c->madiff_done) {
+		memset(d, 0, sizeof(*d));
+		d->diff = c->madiff_diff;
+		d->html = c->madiff_html;
+		d->text = c->madiff_text;
+		return;
+	}
+	madiff_compute(sm, d);
+	if (c != NULL) {
+		c->madiff_diff = d->diff;
+		c->madiff_html = d->html;
+		c->madiff_text = d->text;
+		c->madiff_done = 1;
+	}
+}
+
+static void
+madiff_compute(struct score_msg *sm, struct madiff *d)
 {
 	struct msg *m = sm_msg(sm);
 	const struct mime_part *r;
@@ -2398,7 +2465,7 @@ date_diff_compute(struct score_msg *sm)
 	if (!have)
 		return 0;
 	/* get('Received'): one line per field, newest first */
-	rv = get(sm, "Received", NULL);
+	rv = rcvd_get(sm, NULL);
 	while (*rv != '\0' && nr < EV_MAX_RCVD) {
 		const char *nl = strchr(rv, '\n');
 		size_t l = nl != NULL ? (size_t)(nl - rv) : strlen(rv);
@@ -2658,16 +2725,16 @@ ev_gated_through_received_hdr_remover(struct score_msg *sm,
 		    txt, strlen(txt)) == 1) {
 			const char *dl = get(sm, "Delivered-To", NULL);
 
-			r = get(sm, "Received", NULL);
+			r = rcvd_get(sm, NULL);
 			if (re_fixed(6, dl,
 			    strlen(dl)) == 1 && re_fixed(7,
 			    r, strlen(r)) == 1)
 				return 1;
 		}
 	}
-	if (!exists(sm, "Received"))
+	if (!rcvd_exists(sm))
 		return 1;
-	r = get(sm, "Received", NULL);
+	r = rcvd_get(sm, NULL);
 	return re_fixed(8, r,
 	    strlen(r)) == 1;
 }
@@ -2696,6 +2763,11 @@ ev_check_for_to_in_subject(struct score_msg *sm, const char *const *a,
 		to = arena_strndup(sm_arena(sm), to, at != NULL ?
 		    (size_t)(at - to) : strlen(to));
 	} else if (strcmp(a[0], "address") != 0)
+		return 0;
+	/* every alternative of the pattern below holds the address (or
+	 * user) literally, caseless: without it there is nothing to
+	 * compile */
+	if (stristr(subj, to) == NULL)
 		return 0;
 	for (i = o = 0; to[i] != '\0'; i++) {
 		if (!isalnum((unsigned char)to[i]) && to[i] != '_')
@@ -2797,7 +2869,7 @@ ev_check_outlook_message_id(struct score_msg *sm, const char *const *a,
 	exp = (long)(t * x + y);
 	if (labs((long)tok - exp) < fudge)
 		return 0;
-	r = get(sm, "Received", NULL);
+	r = rcvd_get(sm, NULL);
 	t = 0;
 	if (rcvd_date(r, strlen(r), &t) == -1)
 		t = 0;
@@ -3068,7 +3140,7 @@ ev_check_for_forged_gmail_received_headers(struct score_msg *sm,
 	get(sm, "X-Gm-Message-State", &lgms);
 	get(sm, "X-Google-Smtp-Source", &lss);
 	xr = get(sm, "X-Received", NULL);
-	r = get(sm, "Received", NULL);
+	r = rcvd_get(sm, NULL);
 	if (re_fixed(13, xr, strlen(xr)) == 1)
 		return 0;
 	if (re_fixed(14,
@@ -3130,12 +3202,25 @@ ev_check_no_relays(struct score_msg *sm, const char *const *a, size_t n,
 static int
 is_ipv4(const char *s)
 {
-	unsigned a, b, c, d;
-	char x;
+	int parts;
 
-	return s != NULL && sscanf(s, "%u.%u.%u.%u%c", &a, &b, &c, &d, &x) == 4
-	    && a < 256 && b < 256 && c < 256 && d < 256 &&
-	    strspn(s, "0123456789.") == strlen(s);
+	/* Constants.pm IS_IPV4_ADDRESS: four decimal octets 0-255, no
+	 * leading zero ("08" is not an octet) */
+	if (s == NULL)
+		return 0;
+	for (parts = 0; parts < 4; parts++) {
+		unsigned v = 0;
+		size_t d = 0;
+
+		if (parts > 0 && *s++ != '.')
+			return 0;
+		while (s[d] >= '0' && s[d] <= '9' && d < 4)
+			v = v * 10 + (unsigned)(s[d++] - '0');
+		if (d == 0 || d > 3 || v > 255 || (d > 1 && s[0] == '0'))
+			return 0;
+		s += d;
+	}
+	return *s == '\0';
 }
 
 /* Constants.pm IP_PRIVATE, the IPv4 half */
@@ -3179,22 +3264,127 @@ ev_helo_ip_mismatch(struct score_msg *sm, const char *const *a, size_t n,
 	return 0;
 }
 
+/* " by X( \(.+\))* with (.* )?(SMTP|QMQP)(?! id )" from w to e */
+static int
+qmail_with(const char *w, const char *e)
+{
+	const char *x, *q;
+
+	w += 3;
+	while (w < e && *w != ' ')
+		w++;
+	if ((size_t)(e - w) >= 6 && strncmp(w, " with ", 6) == 0)
+		x = w;
+	else if ((size_t)(e - w) >= 2 && strncmp(w, " (", 2) == 0 &&
+	    (x = memmem(w, (size_t)(e - w), ") with ", 7)) != NULL)
+		x++;
+	else
+		return 0;
+	for (q = x + 5; q + 4 <= e; q++) {
+		if (q[-1] != ' ' || (strncmp(q, "SMTP", 4) != 0 &&
+		    strncmp(q, "QMQP", 4) != 0))
+			continue;
+		if (!((size_t)(e - q) >= 8 && strncmp(q + 4, " id ", 4) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Received.pm's sendmail forms "from W ([IP]) by X (" and "from W
+ * ([IP]) ... by X " (mta_looked_up_dns = 1, no rdns), in one of the
+ * Received: lines of v (one per line, unfolded), when no earlier
+ * Received.pm branch claims the line: Exim's and Microsoft's (SMTPSVC)
+ * layouts, which do not look DNS up, and qmail's "with SMTP|QMQP" without
+ * " id ", which takes W as the rdns.
+ */
+static int
+sendmail_no_rdns(const char *v, const char *ip)
+{
+	char pat[80];
+	const char *q, *b, *e, *w;
+	size_t pl;
+
+	if (buf_fmt(pat, sizeof(pat), " ([%s]) ", ip) == -1)
+		return 0;
+	pl = strlen(pat);
+	for (q = strstr(v, pat); q != NULL; q = strstr(q + 1, pat)) {
+		for (b = q; b > v && b[-1] != '\n'; b--)
+			;
+		if ((e = strchr(q, '\n')) == NULL)
+			e = q + strlen(q);
+		/* "from W" right before, W one word */
+		if (q - b < 6 || strncasecmp(b, "from ", 5) != 0 ||
+		    memchr(b + 5, ' ', (size_t)(q - b - 5)) != NULL)
+			continue;
+		w = q + pl;	/* after " ([IP]) " */
+		if (memmem(b, (size_t)(e - b), "Exim", 4) != NULL ||
+		    memmem(b, (size_t)(e - b), " SMTPSVC", 8) != NULL ||
+		    memmem(b, (size_t)(e - b), " (Lotus Domino ", 15) != NULL ||
+		    memmem(w, (size_t)(e - w), "by ", 3) == NULL)
+			continue;
+		if (strncmp(w, "by ", 3) == 0 && qmail_with(w, e))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Received.pm: "from unknown (HELO x) ((ident@)?[?IP]?) ... by Y " that
+ * qmail's branch (" with SMTP|QMQP", no " id ") did not take first: rdns
+ * "unknown", looked up.
+ */
+static int
+qmail_unknown_no_rdns(const char *v, const char *ip)
+{
+	const char *b, *e, *c, *o, *x;
+	size_t il = strlen(ip);
+
+	for (b = v; *b != '\0'; b = *e != '\0' ? e + 1 : e) {
+		if ((e = strchr(b, '\n')) == NULL)
+			e = b + strlen(b);
+		if (e - b < 19 || (strncmp(b, "from unknown (HELO ", 19) != 0 &&
+		    strncmp(b, "from unknown (EHLO ", 19) != 0))
+			continue;
+		if ((c = memchr(b + 19, ')', (size_t)(e - b - 19))) == NULL ||
+		    e - c < 3 || c[1] != ' ' || c[2] != '(')
+			continue;
+		o = c + 3;
+		if ((x = memchr(o, ')', (size_t)(e - o))) == NULL)
+			continue;
+		if ((c = memchr(o, '@', (size_t)(x - o))) != NULL)
+			o = c + 1;
+		if (*o == '[')
+			o++;
+		if ((size_t)(x - o) < il || strncmp(o, ip, il) != 0 ||
+		    !(o + il == x || (o[il] == ']' && o + il + 1 == x)))
+			continue;
+		if ((c = memmem(x, (size_t)(e - x), " by ", 4)) == NULL ||
+		    memchr(c + 4, ' ', (size_t)(e - c - 4)) == NULL)
+			continue;
+		if (qmail_with(c + 1, e))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Received.pm's no_reverse_dns: the rdns is empty and the MTA's format
  * shows that it looked the name up ("unknown [ip]", "unknown[ip]",
- * "@[ip]"). sm_relay does not carry the flag, so the Received: field
- * naming the relay's address is searched for those forms.
+ * "@[ip]", sendmail's "from W ([ip]) ... by", qmail's "from unknown (HELO
+ * x) (ip) by" outside its own branch). sm_relay does not carry the flag,
+ * so the Received: field naming the relay's address is searched for
+ * those forms. Received.pm knows more; a miss here is a missed hit.
  */
 static int
 no_reverse_dns(struct score_msg *sm, const char *ip)
 {
-	const char *v = get(sm, "Received", NULL);
+	const char *v = rcvd_get(sm, NULL);
 	char pat[3][80];
 	size_t k;
 
-	/* Received.pm knows many more forms; those it recognises only by
-	 * the MTA's layout (e.g. "HELO ([ip]) by" of some MTAs, not of
-	 * others) are left out: a miss here costs less than a false hit */
 	if (ip == NULL || *ip == '\0' ||
 	    buf_fmt(pat[0], sizeof(pat[0]), "unknown [%s]", ip) == -1 ||
 	    buf_fmt(pat[1], sizeof(pat[1]), "unknown[%s]", ip) == -1 ||
@@ -3203,7 +3393,7 @@ no_reverse_dns(struct score_msg *sm, const char *ip)
 	for (k = 0; k < 3; k++)
 		if (strstr(v, pat[k]) != NULL)
 			return 1;
-	return 0;
+	return sendmail_no_rdns(v, ip) || qmail_unknown_no_rdns(v, ip);
 }
 
 /* _check_received_helos: the last untrusted, public relay with a helo
@@ -3245,13 +3435,66 @@ ev_check_for_no_rdns_dotcom_helo(struct score_msg *sm, const char *const *a,
 	return res;
 }
 
-/* Received: fields joined, whitespace runs as one space. */
-static char *
+/* get('Received'), computed once per message (about ten evals read it).
+ * Arena-owned. */
+static const char *
+rcvd_get(struct score_msg *sm, size_t *len_out)
+{
+	struct evcache *c = cache_of(sm);
+	struct buf b = BUF_INIT;
+	const char *v;
+	size_t l;
+	int ex;
+
+	if (c != NULL && c->rcvd != NULL) {
+		if (len_out != NULL)
+			*len_out = c->rcvd_len;
+		return c->rcvd;
+	}
+	ex = sm_header(sm, "Received", 0, &b);
+	l = b.len;
+	v = arena_strndup(sm_arena(sm), b.data != NULL ? b.data : "", l);
+	buf_free(&b);
+	if (c != NULL) {
+		c->rcvd = v;
+		c->rcvd_len = l;
+		c->rcvd_exists = ex;
+	}
+	if (len_out != NULL)
+		*len_out = l;
+	return v;
+}
+
+/* exists('Received') */
+static int
+rcvd_exists(struct score_msg *sm)
+{
+	struct evcache *c = cache_of(sm);
+
+	if (c == NULL)
+		return exists(sm, "Received");
+	(void)rcvd_get(sm, NULL);
+	return c->rcvd_exists;
+}
+
+/* Received: fields joined, whitespace runs as one space; for "Received"
+ * itself computed once per message. Arena-owned. */
+static const char *
 rcvd_flat(struct score_msg *sm, const char *name)
 {
-	const char *v = get(sm, name, NULL);
-	char *o = arena_alloc(sm_arena(sm), strlen(v) + 1);
+	struct evcache *c = NULL;
+	const char *v;
+	char *o;
 	size_t i, k = 0;
+
+	if (strcmp(name, "Received") == 0) {
+		c = cache_of(sm);
+		if (c != NULL && c->rcvd_flat != NULL)
+			return c->rcvd_flat;
+		v = rcvd_get(sm, NULL);
+	} else
+		v = get(sm, name, NULL);
+	o = arena_alloc(sm_arena(sm), strlen(v) + 1);
 
 	for (i = 0; v[i] != '\0'; i++) {
 		if (isspace((unsigned char)v[i])) {
@@ -3261,6 +3504,8 @@ rcvd_flat(struct score_msg *sm, const char *name)
 			o[k++] = v[i];
 	}
 	o[k] = '\0';
+	if (c != NULL)
+		c->rcvd_flat = o;
 	return o;
 }
 
@@ -3269,7 +3514,7 @@ static int
 msn_groups(struct score_msg *sm)
 {
 	const char *to = get(sm, "To", NULL);
-	const char *r = get(sm, "Received", NULL);
+	const char *r = rcvd_get(sm, NULL);
 
 	/* the notifications/list checks need captures; any groups.msn.com
 	 * list mail with the pickup service Received counts */
@@ -3412,7 +3657,10 @@ ev_check_ratware_envelope_from(struct score_msg *sm, const char *const *a,
 	dl = strlen(dom);
 	if (dl == 0 || strchr(dom, '.') == NULL)
 		return 0;
-	/* /\b\Q$dom\E.\Q$user\E@/i */
+	/* /\b\Q$dom\E.\Q$user\E@/i needs both literally (caseless):
+	 * without them there is nothing to compile */
+	if (stristr(from, dom) == NULL || stristr(from, user) == NULL)
+		return 0;
 	pat = arena_alloc(sm_arena(sm), 2 * (dl + ul) + 16);
 	{
 		size_t i, o = 0;
@@ -3822,9 +4070,50 @@ ev_check_freemail_header(struct score_msg *sm, const char *const *a,
 	return 0;
 }
 
+/* FreeMail's strip: an address followed by \s{1,10} and a 2-11 letter
+ * word and ":" ("... wrote:", "... Http:"), unless that word begins
+ * with fax, facsi, tel, phone or (e)mail, is not a body address. */
+static int
+fm_label_follows(const char *l, size_t ll, size_t e)
+{
+	static const char *const keep[] = { "fax", "facsi", "tel", "phone",
+	    "mail", "email", NULL };
+	size_t w, k, i;
+
+	for (w = e; w < ll && w - e < 10 && isspace((unsigned char)l[w]); w++)
+		;
+	if (w == e || (w < ll && isspace((unsigned char)l[w])))
+		return 0;
+	for (k = w; k < ll && isalpha((unsigned char)l[k]) &&
+	    !((unsigned char)l[k] & 0x80); k++)
+		;
+	if (k - w < 2 || k - w > 11 || k >= ll || l[k] != ':')
+		return 0;
+	for (i = 0; keep[i] != NULL; i++)
+		if (k - w >= strlen(keep[i]) &&
+		    strncasecmp(l + w, keep[i], strlen(keep[i])) == 0)
+			return 0;
+	return 1;
+}
+
+/* Is the address em (lower-cased) written in the rendered body? Then
+ * SpamAssassin's URI list has it as "parsed" too. */
+static int
+fm_in_text(const struct span *lines, size_t nl, const char *em)
+{
+	size_t i, el = strlen(em), k;
+
+	for (i = 0; i < nl; i++)
+		for (k = 0; k + el <= lines[i].len; k++)
+			if (strncasecmp(lines[i].p + k, em, el) == 0)
+				return 1;
+	return 0;
+}
+
 /* FreeMail _parse_body, simplified: the addresses of mailto: links in
- * the HTML, then those in the rendered body (no skipping of "tel:"-like
- * tails), distinct, lower-cased, at most max. */
+ * the HTML that the text does not show (SpamAssassin skips those its
+ * URI list also has as "parsed"), then those in the rendered body but
+ * for "<addr>" and "addr Word:", distinct, lower-cased, at most max. */
 static size_t
 body_emails(struct score_msg *sm, char **out, size_t max)
 {
@@ -3834,6 +4123,7 @@ body_emails(struct score_msg *sm, char **out, size_t max)
 	const struct sm_html *h;
 	size_t nl, i, j, k, nout = 0, seen = 0;
 
+	nl = sm_body(sm, &lines);
 	/* mailto: links of the HTML first (SpamAssassin: anchors only) */
 	if ((h = sm_html(sm)) != NULL) {
 		for (i = 0; i < h->nuris && seen < EV_MAX_BODY_EMAILS / 2;
@@ -3849,6 +4139,8 @@ body_emails(struct score_msg *sm, char **out, size_t max)
 				continue;
 			em = arena_strndup(sm_arena(sm), u, k);
 			lower(em);
+			if (fm_in_text(lines, nl, em))
+				continue;
 			for (j = 0; j < nout; j++)
 				if (strcmp(out[j], em) == 0)
 					break;
@@ -3858,7 +4150,6 @@ body_emails(struct score_msg *sm, char **out, size_t max)
 			out[nout++] = em;
 		}
 	}
-	nl = sm_body(sm, &lines);
 	for (i = 0; i < nl && seen < EV_MAX_BODY_EMAILS; i++) {
 		const char *l = lines[i].p;
 		size_t ll = lines[i].len;
@@ -3888,8 +4179,10 @@ body_emails(struct score_msg *sm, char **out, size_t max)
 				e--;
 			if (s == k || dots == 0 || e - k < 4)
 				continue;
-			/* "<addr>" is removed before the search */
-			if (e < ll && l[e] == '>') {
+			/* "<addr>" and "addr Word:" are removed before the
+			 * search */
+			if ((e < ll && l[e] == '>') ||
+			    fm_label_follows(l, ll, e)) {
 				k = e;
 				continue;
 			}
@@ -4910,6 +5203,10 @@ ev_check_for_forged_hotmail_received_headers(struct score_msg *sm,
 	size_t rl;
 
 	rc = rcvd_flat(sm, "Received");
+	/* every way out answers 0 but the last, whose pattern needs
+	 * "hotmail.com" in the Received: text */
+	if (strstr(rc, "hotmail.com") == NULL)
+		return 0;
 	rl = strlen(rc);
 	if (re_fixed(18, rc, rl) == 1 || msn_groups(sm))
 		return 0;
@@ -4962,7 +5259,7 @@ ev_check_for_forged_juno_received_headers(struct score_msg *sm,
 		return 0;
 	xorig = get(sm, "X-Originating-IP", NULL);
 	xmailer = get(sm, "X-Mailer", NULL);
-	rc = get(sm, "Received", NULL);	/* not flattened: "." stops at \n */
+	rc = rcvd_get(sm, NULL);	/* not flattened: "." stops at \n */
 	rl = strlen(rc);
 	if (*xorig != '\0') {
 		static const char re1[] = "from.*\\b(?:juno|untd)\\.com.*"

@@ -1772,6 +1772,46 @@ parse_tag(struct hstate *s, const char *p, size_t len, size_t i,
 	return k + 1;
 }
 
+/*
+ * A comment's text, p[0..n). html.c keeps no comment text; ncomment
+ * counts those the stock html_text_match('comment', '<!.*?>') matches:
+ * a "<!" with a ">" after it on the same line ("." stops at "\n"), so
+ * "<!--\n...\n-->" and HTML::Parser's end-of-input "<a href=..." do not
+ * count.
+ */
+static void
+count_comment(struct hstate *s, const char *p, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k + 1 < n; k++) {
+		const char *gt, *nl;
+
+		if (p[k] != '<' || p[k + 1] != '!')
+			continue;
+		gt = memchr(p + k + 2, '>', n - k - 2);
+		nl = memchr(p + k + 2, '\n', n - k - 2);
+		if (gt != NULL && (nl == NULL || gt < nl)) {
+			s->h->ncomment++;
+			return;
+		}
+	}
+}
+
+/*
+ * HTML::Parser at eof: markup left unterminated from p[i] on ("<tag ...",
+ * "</tag", "<!...", "<?...", an attribute's open quote) is reported as a
+ * comment, not as text. Flushes the text before it; returns the new t0.
+ */
+static size_t
+eof_comment(struct hstate *s, const char *p, size_t t0, size_t i,
+    size_t len)
+{
+	text_event(s, p + t0, i - t0, 1);
+	count_comment(s, p + i, len - i);
+	return len;
+}
+
 static void
 parse_doc(struct hstate *s, const char *p, size_t len)
 {
@@ -1792,35 +1832,54 @@ parse_doc(struct hstate *s, const char *p, size_t len)
 			const char *e;
 
 			if (i + 3 < len && p[i + 2] == '-' && p[i + 3] == '-') {
-				/* comment, to the first "-->" */
+				/* comment, to the first "-->"; HTML::Parser
+				 * ends one that has none at its first ">",
+				 * and one without ">" either at the end */
+				size_t ce;
+
 				e = mem_find(p + i + 4, len - i - 4, "-->", 3);
-				if (e == NULL)
-					break;
+				if (e != NULL)
+					ce = (size_t)(e - p) + 3;
+				else if ((e = memchr(p + i + 4, '>', len - i -
+				    4)) != NULL)
+					ce = (size_t)(e - p) + 1;
+				else
+					ce = len;
 				text_event(s, p + t0, i - t0, 1);
-				s->h->ncomment++;
-				i = t0 = (size_t)(e - p) + 3;
+				count_comment(s, p + i, ce - i);
+				i = t0 = ce;
 				continue;
 			}
 			e = memchr(p + i + 2, '>', len - i - 2);
-			if (e == NULL)
+			if (e == NULL) {
+				t0 = eof_comment(s, p, t0, i, len);
 				break;
+			}
 			text_event(s, p + t0, i - t0, 1);
-			if (len - i >= 9 && mem_ieq(p + i, 9, "<!doctype", 9)) {
+			/* HTML::Parser: "<!doctype" is a declaration, any
+			 * other "<!...>" but a marked section a comment */
+			if (len - i > 9 && mem_ieq(p + i, 9, "<!doctype", 9) &&
+			    !is_namechar((unsigned char)p[i + 9])) {
 				struct sm_html_tag *t = tag_slot(s, "!doctype", 1);
 
 				s->h->elements++;
 				s->h->tags++;
 				if (t != NULL)
 					t->inside = 0;
-			}
+			} else if (!(len - i >= 9 && memcmp(p + i, "<![CDATA[",
+			    9) == 0))
+				count_comment(s, p + i,
+				    (size_t)(e - p) + 1 - i);
 			i = t0 = (size_t)(e - p) + 1;
 			continue;
 		}
 		if (p[i + 1] == '?') {
 			const char *e = memchr(p + i + 2, '>', len - i - 2);
 
-			if (e == NULL)
+			if (e == NULL) {
+				t0 = eof_comment(s, p, t0, i, len);
 				break;
+			}
 			text_event(s, p + t0, i - t0, 1);
 			i = t0 = (size_t)(e - p) + 1;
 			continue;
@@ -1842,7 +1901,8 @@ parse_doc(struct hstate *s, const char *p, size_t len)
 			t0 = save;
 			k = parse_tag(s, p, len, i, name, &open);
 			if (k == 0) {
-				/* Unterminated: the rest is text. */
+				/* unterminated (no ">", or an open quote) */
+				t0 = eof_comment(s, p, t0, save, len);
 				break;
 			}
 			i = t0 = k;

@@ -85,6 +85,9 @@ struct score_msg {
 
 	int envf_done;
 	char *envf;		/* EnvelopeFrom, or NULL */
+
+	int ext_done;
+	long ext_index;		/* relays_external_index() */
 };
 
 /* ---- UTF-8 and SpamAssassin's charset normalisation ---- */
@@ -2019,8 +2022,24 @@ canonicalize(pcre2_match_data *md, const char *uri0, size_t len0,
 			}
 		}
 	}
-	for (i = 0; i < u.n; i++)
-		sl_add(out, u.v[i], u.len[i]);
+	/* the loop above changed @uris in place (s/\n//g, trimmed,
+	 * s/\r//g): those forms, not the raw ones, are returned */
+	for (i = 0; i < u.n; i++) {
+		const char *v = u.v[i];
+		size_t st, en, k;
+
+		buf_reset(&b);
+		for (st = 0; st < u.len[i] && (v[st] == ' ' || (v[st] >= '\t' &&
+		    v[st] <= '\r')); st++)
+			;
+		for (en = u.len[i]; en > st && (v[en - 1] == ' ' ||
+		    (v[en - 1] >= '\t' && v[en - 1] <= '\r')); en--)
+			;
+		for (k = st; k < en; k++)
+			if (v[k] != '\n' && v[k] != '\r')
+				buf_addc(&b, v[k]);
+		sl_add(out, b.data != NULL ? b.data : "", b.len);
+	}
 	for (i = 0; i < nu.n; i++)
 		sl_add(out, nu.v[i], nu.len[i]);
 	sl_free(&u);
@@ -2570,6 +2589,174 @@ relay_strings(struct score_msg *sm)
 	buf_free(&b);
 }
 
+/* \[[\d:.]+\] over p[0..n) */
+static int
+domain_literal(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n < 3 || p[0] != '[' || p[n - 1] != ']')
+		return 0;
+	for (i = 1; i + 1 < n; i++)
+		if (!isdigit((unsigned char)p[i]) && p[i] != ':' && p[i] != '.')
+			return 0;
+	return 1;
+}
+
+/*
+ * _parse_header_addresses for a value without quotes, angle brackets,
+ * comments or groups: a list of tokens split at "," or ";", each an
+ * address when it matches $header_address_mailre whole, else a phrase
+ * (the display name). addr_parse_list() is more forgiving there
+ * ("[ufa]@example.com" becomes an address), SpamAssassin is not.
+ * Adds the addresses (mods SM_H_ADDR) or phrases to o. Returns 0, or -1
+ * when the value is not that simple (nothing added).
+ */
+static int
+sa_simple_addrs(struct span v, unsigned mods, struct results *o)
+{
+	static const char lbad[] = " \t\r\n<>()[],:;@";
+	static const char dbad[] = "\" \t\r\n<>()[],:;";
+	size_t i, b, e, k, at, end;
+
+	for (i = 0; i < v.len; i++)
+		if (strchr("\"<>():\\", v.p[i]) != NULL || v.p[i] == '\0')
+			return -1;
+	/* every token but a last one must hold more than white space */
+	for (b = 0; b < v.len; b = e + 1) {
+		for (e = b; e < v.len && v.p[e] != ',' && v.p[e] != ';'; e++)
+			;
+		for (k = b; k < e && isspace((unsigned char)v.p[k]); k++)
+			;
+		if (k == e && (e < v.len || b == 0))
+			return -1;
+	}
+	for (b = 0; b < v.len; b = e + 1) {
+		int ok = 1;
+
+		for (e = b; e < v.len && v.p[e] != ',' && v.p[e] != ';'; e++)
+			;
+		for (k = b; k < e && isspace((unsigned char)v.p[k]); k++)
+			;
+		for (end = e; end > k && isspace((unsigned char)v.p[end - 1]);
+		    end--)
+			;
+		if (k == end)
+			continue;
+		for (at = k; at < end && v.p[at] != '@'; at++)
+			if (strchr(lbad, v.p[at]) != NULL)
+				ok = 0;
+		if (at == k || at + 1 >= end)
+			ok = 0;
+		if (ok && !domain_literal(v.p + at + 1, end - at - 1)) {
+			for (i = at + 1; i < end; i++)
+				if (strchr(dbad, v.p[i]) != NULL)
+					ok = 0;
+		}
+		if (mods & SM_H_ADDR) {
+			if (!ok)
+				continue;
+			/* cut at the second "@" */
+			for (i = at + 1; i < end && v.p[i] != '@'; i++)
+				;
+			res_add(o, v.p + k, i - k);
+		} else if (!ok)
+			res_add(o, v.p + k, end - k);
+	}
+	return 0;
+}
+
+/*
+ * _parse_header_addresses copies the comment after an address to the
+ * phrase when there is no phrase: "user@host (Full Name)". Only that
+ * shape (one bare address, one comment without nested parentheses or
+ * escapes, nothing after it) is handled here. Returns the comment text
+ * (arena-owned) or NULL.
+ */
+static const char *
+sa_comment_phrase(struct arena *a, struct span v)
+{
+	size_t b = 0, e = v.len, o, c, i;
+
+	while (b < e && isspace((unsigned char)v.p[b]))
+		b++;
+	while (e > b && isspace((unsigned char)v.p[e - 1]))
+		e--;
+	if (e - b < 3 || v.p[e - 1] != ')')
+		return NULL;
+	for (o = b; o < e && v.p[o] != '('; o++)
+		if (strchr("\"<>,;", v.p[o]) != NULL)	/* NUL too */
+			return NULL;
+	if (o == b || o == e)
+		return NULL;
+	/* the address: one token with an "@", then white space */
+	for (c = b; c < o && !isspace((unsigned char)v.p[c]); c++)
+		;
+	if (memchr(v.p + b, '@', c - b) == NULL)
+		return NULL;
+	for (i = c; i < o; i++)
+		if (!isspace((unsigned char)v.p[i]))
+			return NULL;
+	for (i = o + 1; i + 1 < e; i++)
+		if (v.p[i] == '(' || v.p[i] == ')' || v.p[i] == '\\' ||
+		    v.p[i] == '\0')
+			return NULL;
+	return arena_strndup(a, v.p + o + 1, e - o - 2);
+}
+
+/*
+ * Util.pm _parse_header_addresses (the internal parser SpamAssassin uses
+ * when Email::Address::XS is absent, as on Debian): an address must match
+ * $header_address_mailre, a local part without "@", white space or
+ * <>()[],:; (unless quoted) and a domain without white space or
+ * "<>()[],:; (unless a [digits] literal); what fails is a phrase, not an
+ * address. The local part here has lost its quotes, so it is checked only
+ * when the value has no '"' at all. A passing address is then cut at its
+ * second "@" (s/^(([^\@]*)\@([^\@]*)).*\/$1/). Returns the address
+ * (arena-owned) or NULL.
+ */
+static char *
+sa_mailre_addr(struct arena *a, const struct addr *ad, struct span value)
+{
+	static const char lbad[] = " \t\r\n<>()[],:;";
+	static const char dbad[] = "\" \t\r\n<>()[],:;";
+	char *s, *at, *d;
+	size_t i, dl, ll;
+
+	if (ad->local == NULL)
+		return NULL;
+	ll = strlen(ad->local);
+	dl = ad->domain != NULL ? strlen(ad->domain) : 0;
+	s = arena_alloc(a, ll + dl + 2);
+	memcpy(s, ad->local, ll);
+	s[ll] = '\0';
+	if (ad->domain != NULL) {
+		s[ll] = '@';
+		memcpy(s + ll + 1, ad->domain, dl + 1);
+	}
+	/* no "@" at all: kept as before (not SpamAssassin's rule) */
+	if ((at = strchr(s, '@')) == NULL)
+		return s;
+	if (memchr(value.p, '"', value.len) == NULL) {
+		if (at == s)
+			return NULL;
+		for (i = 0; s + i < at; i++)
+			if (strchr(lbad, s[i]) != NULL)
+				return NULL;
+	}
+	d = at + 1;
+	dl = strlen(d);
+	if (dl == 0)
+		return NULL;
+	if (!domain_literal(d, dl))
+		for (i = 0; i < dl; i++)
+			if (strchr(dbad, d[i]) != NULL)
+				return NULL;
+	if ((at = strchr(d, '@')) != NULL)
+		*at = '\0';
+	return s;
+}
+
 /*
  * PerMsgStatus::_get, :host/:domain and :ip: per value, the host of the
  * address (after its last "@" with :addr, else the first valid host name,
@@ -2640,6 +2827,54 @@ host_or_ip(struct results *r, unsigned mods)
 	return o;
 }
 
+/*
+ * ALL-TRUSTED, ALL-INTERNAL, ALL-UNTRUSTED, ALL-EXTERNAL
+ * (PerMsgStatus::get_all_hdrs_in_rcvd_index_range): the header block cut
+ * at the Received: field of the first external relay, K. The untrusted
+ * part runs from that field to the end (nothing before the first
+ * Received: is in it); the trusted part from the top up to and including
+ * it. Without internal_networks, trusted is internal. Returns 1 and sets
+ * *untrusted_out for those names, 0 for any other.
+ */
+static int
+all_part_name(const char *name, int *untrusted_out)
+{
+	if (strcmp(name, "ALL-TRUSTED") == 0 ||
+	    strcmp(name, "ALL-INTERNAL") == 0) {
+		*untrusted_out = 0;
+		return 1;
+	}
+	if (strcmp(name, "ALL-UNTRUSTED") == 0 ||
+	    strcmp(name, "ALL-EXTERNAL") == 0) {
+		*untrusted_out = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Is header i in that part? *cur tracks the Received: index (start -1),
+ * *stop is set once the trusted part is complete. */
+static int
+all_part_has(struct score_msg *sm, size_t i, int untrusted, long *cur,
+    int *stop)
+{
+	if (!sm->ext_done) {
+		sm->ext_index = relays_external_index(sm->a, sm->m, sm->conn);
+		sm->ext_done = 1;
+	}
+	if (span_ieq(sm->m->hdrs[i].name, "received"))
+		(*cur)++;
+	if (untrusted)
+		return *cur >= sm->ext_index;
+	if (sm->ext_index < 0) {
+		*stop = 1;
+		return 0;
+	}
+	if (*cur == sm->ext_index)
+		*stop = 1;
+	return 1;
+}
+
 int
 sm_header(struct score_msg *sm, const char *req, unsigned mods,
     struct buf *out)
@@ -2648,7 +2883,7 @@ sm_header(struct score_msg *sm, const char *req, unsigned mods,
 	char name[MSG_MAX_NAME + 1];
 	const char *c;
 	size_t nl, i;
-	int raw, needraw, ret = 0;
+	int raw, needraw, ret = 0, part_untr = 0;
 
 	/* "NAME:mod:mod" in the name adds to mods. */
 	c = strchr(req, ':');
@@ -2685,10 +2920,17 @@ sm_header(struct score_msg *sm, const char *req, unsigned mods,
 	raw = (mods & SM_H_RAW) != 0;
 	needraw = raw || (mods & (SM_H_ADDR | SM_H_NAME));
 
-	if (strcmp(name, "ALL") == 0) {
-		for (i = 0; i < sm->m->nhdrs; i++) {
+	if (strcmp(name, "ALL") == 0 || all_part_name(name, &part_untr)) {
+		long cur = -1;
+		int stop = 0, part = strcmp(name, "ALL") != 0;
+
+		for (i = 0; i < sm->m->nhdrs && !stop; i++) {
 			const struct hdr *h = &sm->m->hdrs[i];
 			struct buf v = BUF_INIT;
+
+			if (part && !all_part_has(sm, i, part_untr, &cur,
+			    &stop))
+				continue;
 
 			if (raw) {
 				buf_add(&v, h->raw.p, h->raw.len);
@@ -2750,26 +2992,44 @@ sm_header(struct score_msg *sm, const char *req, unsigned mods,
 			struct addr *ad;
 			size_t na, k;
 
+			if (sa_simple_addrs((struct span){ r->b.data +
+			    r->off[i], r->len[i] }, mods, o) == 0)
+				continue;
 			na = addr_parse_list(sm->a, (struct span){ r->b.data +
 			    r->off[i], r->len[i] }, &ad);
 			for (k = 0; k < na; k++) {
-				if (mods & SM_H_ADDR) {
-					struct buf v = BUF_INIT;
+				struct span val = { r->b.data + r->off[i],
+				    r->len[i] };
+				char *as = sa_mailre_addr(sm->a, &ad[k], val);
+				const char *nm = ad[k].name;
 
-					if (ad[k].local == NULL)
-						continue;
-					buf_adds(&v, ad[k].local);
+				/* "addr (Full Name)": the comment is the
+				 * phrase when there is none */
+				if (nm == NULL && na == 1)
+					nm = sa_comment_phrase(sm->a, val);
+				/* a bare token that is no address is
+				 * SpamAssassin's phrase */
+				if (as == NULL && nm == NULL &&
+				    ad[k].local != NULL &&
+				    memchr(val.p, '<', val.len) == NULL) {
+					struct buf t = BUF_INIT;
+
+					buf_adds(&t, ad[k].local);
 					if (ad[k].domain != NULL) {
-						buf_addc(&v, '@');
-						buf_adds(&v, ad[k].domain);
+						buf_addc(&t, '@');
+						buf_adds(&t, ad[k].domain);
 					}
-					res_add(o, v.data, v.len);
-					buf_free(&v);
-				} else if (ad[k].name != NULL) {
+					nm = arena_strndup(sm->a,
+					    t.data != NULL ? t.data : "", t.len);
+					buf_free(&t);
+				}
+				if (mods & SM_H_ADDR) {
+					if (as != NULL)
+						res_add(o, as, strlen(as));
+				} else if (nm != NULL) {
 					struct buf v = BUF_INIT;
 
-					squash_ws(&v, ad[k].name,
-					    strlen(ad[k].name), 1);
+					squash_ws(&v, nm, strlen(nm), 1);
 					/* trim; s/^'(.*?)'$/$1/ */
 					{
 						size_t b = 0, e = v.len;

@@ -380,6 +380,38 @@ envelope_from(struct arena *a, const char *line, struct sm_relay *r)
 }
 
 /*
+ * Received.pm's qmail test after "from W (...)": the rest, from end on,
+ * is " by \S+( \(.+\))* with (.* )?(SMTP|QMQP)(?! id )" (bug 4813: a
+ * following " id " means sendmail).
+ */
+static int
+qmail_tail(const char *end)
+{
+	const char *w, *q;
+
+	if (strncmp(end, " by ", 4) != 0)
+		return 0;
+	end += 4;
+	end += word_len(end, "");
+	/* "X with" or "X (...)... ) with" */
+	if (strncmp(end, " with ", 6) == 0)
+		w = end;
+	else if (strncmp(end, " (", 2) == 0 &&
+	    (w = strstr(end, ") with ")) != NULL)
+		w++;
+	else
+		return 0;
+	for (q = w + 5; *q != '\0'; q++) {
+		if (q[-1] != ' ' || (strncmp(q, "SMTP", 4) != 0 &&
+		    strncmp(q, "QMQP", 4) != 0))
+			continue;
+		if (strncmp(q + 4, " id ", 4) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * One Received: value. 1: relay filled; 0: skipped (a local handover or
  * a line without "from"); -1: unparseable.
  */
@@ -389,7 +421,7 @@ parse_line(struct arena *a, const char *val, size_t vlen, struct sm_relay *r,
 {
 	char line[RELAYS_MAX_LINE];
 	const char *p, *q, *ip = NULL;
-	size_t n;
+	size_t n, n2;
 
 	memset(r, 0, sizeof(*r));
 	r->rdns = r->helo = r->by = r->ident = r->id = r->auth = "";
@@ -487,7 +519,7 @@ parse_line(struct arena *a, const char *val, size_t vlen, struct sm_relay *r,
 			const char *s0 = rd;
 			size_t l;
 
-			if ((at = memchr(rd, '@', rl)) != NULL)
+			if ((at = memrchr(rd, '@', rl)) != NULL)
 				s0 = at + 1;
 			if (*s0 == '[')
 				s0++;
@@ -520,7 +552,11 @@ parse_line(struct arena *a, const char *val, size_t vlen, struct sm_relay *r,
 			} else if (strstr(line, "helo=") != NULL) {
 				if (p[0] != '[')
 					r->rdns = tok(a, p, n);
-			} else
+			} else if (*end == ')' && qmail_tail(end + 1) &&
+			    strstr(line, " SMTPSVC") == NULL)
+				/* qmail: "W ([IP]) by X with SMTP" */
+				r->rdns = r->helo = tok(a, p, n);
+			else
 				r->helo = tok(a, p, n);
 		}
 	} else if (*q == ' ' && q[1] == '(' && (strncmp(q + 2, "HELO ", 5) == 0
@@ -534,7 +570,7 @@ parse_line(struct arena *a, const char *val, size_t vlen, struct sm_relay *r,
 			const char *at = NULL;
 			size_t wl = word_len(s, ")");
 
-			at = memchr(s, '@', wl);
+			at = memrchr(s, '@', wl);
 			if (at != NULL) {
 				r->ident = tok(a, s, (size_t)(at - s));
 				s = at + 1;
@@ -544,9 +580,61 @@ parse_line(struct arena *a, const char *val, size_t vlen, struct sm_relay *r,
 		}
 		if (ip != NULL && !(n == 7 && strncmp(p, "unknown", 7) == 0))
 			r->rdns = tok(a, p, n);
+		/* "from IP (HELO x) by X (IP) with SMTP": the IP is the
+		 * client's, no rdns (Received.pm, altavista.de) */
+		if (ip == NULL && c != NULL && strncmp(c, ") by ", 5) == 0 &&
+		    ipv4_at(p, &l) && l == n)
+			ip = arena_strndup(a, p, n);
+	}
+	if (ip == NULL && (q = strchr(p, '(')) != NULL && q > p &&
+	    (size_t)(q - p) < n && ipv4_at(q + 1, &n2) && q[1 + n2] == ')') {
+		/* Obtuse smtpd: "W(IP)(, claiming to be "H")? via \S+ by
+		 * X," */
+		const char *t = q + 2 + n2, *h = NULL, *x;
+		size_t hl = 0;
+
+		if (strncmp(t, ", claiming to be \"", 18) == 0) {
+			h = t + 18;
+			hl = word_len(h, "\"");
+			t = h + hl;
+			if (*t == '"')
+				t++;
+			else
+				h = NULL;
+		}
+		if (strncmp(t, " via ", 5) == 0) {
+			x = t + 5 + word_len(t + 5, "");
+			if (strncmp(x, " by ", 4) == 0) {
+				size_t bl = word_len(x + 4, ",");
+
+				if (x[4 + bl] == ',' && bl > 0) {
+					ip = arena_strndup(a, q + 1, n2);
+					r->rdns = tok(a, p, (size_t)(q - p));
+					r->helo = h != NULL ?
+					    tok(a, h, hl) : "";
+					r->by = tok(a, x + 4, bl);
+				}
+			}
+		}
+	}
+	q = p + n;
+	if (ip == NULL && *q == ' ' && ipv4_at(p, &n2) && n2 == n &&
+	    strncmp(q, " by ", 4) == 0) {
+		/* "from IP by X with " and "from IP by X (SMTPL|InterScan" */
+		const char *x = q + 4 + word_len(q + 4, "");
+
+		if (strncmp(x, " with ", 6) == 0 || strncmp(x, " (SMTPL", 7) ==
+		    0 || strncmp(x, " (InterScan", 11) == 0)
+			ip = arena_strndup(a, p, n);
 	}
 	if (ip == NULL) {
-		ip = bracket_ip(a, p, NULL);
+		const char *ipend = NULL, *by = strstr(p, " by ");
+
+		/* the client's [IP] comes before " by "; one after it is
+		 * the receiving host's ("by X ([IP] running VPOP3)") */
+		ip = bracket_ip(a, p, &ipend);
+		if (ip != NULL && by != NULL && ipend > by)
+			ip = NULL;
 		if (ip != NULL && *r->helo == '\0' && p[0] != '[' &&
 		    p[0] != '(')
 			r->helo = tok(a, p, n);
@@ -644,6 +732,41 @@ relays_parse(struct arena *a, const struct msg *m,
 	}
 	*out = r;
 	return n;
+}
+
+/*
+ * Received.pm's last_internal_relay_index + 1, without internal_networks
+ * (internal = trusted): the index, among m's Received: fields from the
+ * top, of the first one whose relay is external; fields skipped or
+ * unparseable while still trusted count as internal. Returns the number
+ * of Received: fields (at most RELAYS_MAX) when none is external, and -1
+ * when the milter's connection itself is external (its Received: field,
+ * not yet written, would be the first). Re-parses only up to the
+ * boundary, so usually one or two fields.
+ */
+long
+relays_external_index(struct arena *a, const struct msg *m,
+    const struct score_conn *conn)
+{
+	struct sm_relay r;
+	size_t i;
+	long k = 0;
+
+	if (conn != NULL && conn->client_addr != NULL && !conn->trusted &&
+	    conn->auth_user == NULL)
+		return -1;
+	for (i = 0; i < m->nhdrs && k < RELAYS_MAX; i++) {
+		const struct hdr *h = &m->hdrs[i];
+		int priv = 0;
+
+		if (!span_ieq(h->name, "received"))
+			continue;
+		if (parse_line(a, h->value.p, h->value.len, &r, &priv) == 1 &&
+		    !priv && *r.auth == '\0')
+			break;
+		k++;
+	}
+	return k;
 }
 
 void

@@ -188,6 +188,12 @@ void relays_format(const struct sm_relay *r, size_t n, struct buf *out);
 /* Parse the Received: chain of m (and conn) into an arena array. */
 size_t relays_parse(struct arena *a, const struct msg *m,
     const struct score_conn *conn, struct sm_relay **out);
+/* Received.pm's last_internal_relay_index + 1 without internal_networks:
+ * the index of the first external Received: field from the top, their
+ * count when none is, -1 when the milter's connection is external
+ * (relays.c). */
+long relays_external_index(struct arena *a, const struct msg *m,
+    const struct score_conn *conn);
 
 /*
  * Registry boundaries (prepare.c): the TLD lists behind URI extraction

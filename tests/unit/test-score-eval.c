@@ -470,6 +470,82 @@ static const char HTTPS_IP[] =
     "<html><body><a href=\"http://192.0.2.1/bank/\">https://bank.example."
     "com/</a></body></html>\n";
 
+/* Messages for the agreement fixes found at 1,450 corpus messages. */
+#define HDR_REST							\
+    "Date: Mon, 15 Jul 2002 22:39:00 +0100\n"				\
+    "To: ann@example.net\n"						\
+    "Subject: hello\n"							\
+    "Message-ID: <x@example.org>\n"					\
+    "\n"								\
+    "text\n"
+
+/* From:addr is cut at the second "@" (spam-2/00080) */
+static const char FROM_TWO_AT[] =
+    HDR_BASE
+    "From: joe@local@freemail.test\n"
+    HDR_REST;
+
+/* "[ufa]@..." is a phrase to SpamAssassin, not an address (spam-2/00135) */
+static const char FROM_BRACKET_LOCAL[] =
+    HDR_BASE
+    "From: joe@[192.0.2.1], [ufa]@freemail.test\n"
+    HDR_REST;
+
+/* sendmail "W ([IP]) by X (" looked the name up: no rdns (spam-1/00041) */
+static const char DOTCOM_SENDMAIL[] =
+    "Received: from yahoo.com ([198.51.100.20]) by mail.example.net\n"
+    "    (8.11.6/8.11.6) with ESMTP id g7NGfZZ32185 for <ann@example.net>;\n"
+    "    Fri, 23 Aug 2002 17:41:36 +0100\n"
+    "From: Joe <joe@example.org>\n"
+    HDR_REST;
+
+/* Lotus Domino never records the rDNS: not "no rdns" (spam-1/00029) */
+static const char DOTCOM_DOMINO[] =
+    "Received: from mx1.mail.yahoo.com ([198.51.100.20])\n"
+    "          by mail.example.net (Lotus Domino Release 5.0.4)\n"
+    "          with ESMTP id 2001010215584608:1459 ;\n"
+    "          Tue, 2 Jan 2001 15:58:46 +0800\n"
+    "From: Joe <joe@example.org>\n"
+    HDR_REST;
+
+/* qmail "from unknown (HELO x) (IP) by Y with smtp" (spam-2/01242) */
+static const char DOTCOM_QMAIL_UNKNOWN[] =
+    "Received: from unknown (HELO f64.law4.hotmail.com) (198.51.100.20)\n"
+    "  by mail.example.net with smtp; 2 Aug 2002 04:12:37 -0800\n"
+    "From: Joe <joe@example.org>\n"
+    HDR_REST;
+
+/* "08" is no IPv4 octet: the helo is not an address (spam-2/01359) */
+static const char HELO_IP_ZERO[] =
+    "Received: from 203.0.113.08 (unknown [198.51.100.20])\n"
+    "\tby mail.example.net (Postfix) with SMTP id 4AB12C;\n"
+    "\tMon, 15 Jul 2002 22:39:48 +0100\n"
+    "From: Joe <joe@example.org>\n"
+    HDR_REST;
+
+/* qmail "from IP (HELO x) by Y (IP) with SMTP" is a relay (spam-2/00712) */
+static const char QMAIL_HELO_IP[] =
+    "Received: from 198.51.100.20 (HELO localhost)\n"
+    "  by mail.example.net (192.0.2.1) with SMTP; 16 Jul 2002 11:34:10 -0700\n"
+    "From: Joe <joe@example.org>\n"
+    HDR_REST;
+
+/* HTML::Parser's comments: "<!--" over lines does not match /<!.*?>/,
+ * a bogus "<!word>" is a comment that does (spam-1/00274), markup open
+ * at the end is a comment, not text (spam-1/00479); HTML_HDR above */
+static const char HTML_COMMENT_LINES[] =
+    HTML_HDR
+    "<html><body><!--\nnot on one line\n-->\n<p>Hi there</p></body></html>\n";
+
+static const char HTML_BOGUS_COMMENT[] =
+    HTML_HDR
+    "<html><body><td><!8749mtDF5-466PBl14>\n<p>Hi there</p></body></html>\n";
+
+static const char HTML_OPEN_AT_END[] =
+    HTML_HDR
+    "<html><body><p>Hi there</p>\n<a href=http://example.com/x ta.\n"
+    "3YMLffs0V1go6Cnd\n";
+
 static const struct row rows[] = {
 	/* MIMEEval */
 	{ "attachment", "rawbody", "check_for_mime", { "mime_attachment" },
@@ -541,6 +617,12 @@ static const struct row rows[] = {
 	{ "html test", "body", "html_test", { "html" }, NULL, HTML_ONLY, 1, 0 },
 	{ "html test plain", "body", "html_test", { "html" }, NULL, PLAIN,
 	    0, 0 },
+	{ "comment over lines", "body", "html_text_match",
+	    { "comment", "<!.*?>" }, NULL, HTML_COMMENT_LINES, 0, 0 },
+	{ "bogus comment", "body", "html_text_match", { "comment", "<!.*?>" },
+	    NULL, HTML_BOGUS_COMMENT, 1, 0 },
+	{ "open tag at the end", "body", "html_text_match",
+	    { "comment", "<!.*?>" }, NULL, HTML_OPEN_AT_END, 0, 0 },
 	{ "comment", "body", "html_text_match", { "comment", "<!.*?>" }, NULL,
 	    HTML_ONLY, 1, 0 },
 	{ "title ratio", "body", "html_title_subject_ratio", { "3.5" }, NULL,
@@ -649,10 +731,27 @@ static const struct row rows[] = {
 	{ "relays", "header", "check_no_relays", { NULL }, NULL, PLAIN, 0, 0 },
 	{ "not all trusted", "header", "check_all_trusted", { NULL }, NULL,
 	    PLAIN, 0, 0 },
+	{ "dotcom helo, sendmail no rdns", "header",
+	    "check_for_no_rdns_dotcom_helo", { NULL }, NULL, DOTCOM_SENDMAIL,
+	    1, 0 },
+	{ "dotcom helo, Domino", "header", "check_for_no_rdns_dotcom_helo",
+	    { NULL }, NULL, DOTCOM_DOMINO, 0, 0 },
+	{ "dotcom helo, qmail unknown", "header",
+	    "check_for_no_rdns_dotcom_helo", { NULL }, NULL,
+	    DOTCOM_QMAIL_UNKNOWN, 1, 0 },
+	{ "helo with octet 08", "header", "helo_ip_mismatch", { NULL }, NULL,
+	    HELO_IP_ZERO, 0, 0 },
+	{ "qmail HELO relay", "header", "check_no_relays", { NULL }, NULL,
+	    QMAIL_HELO_IP, 0, 0 },
 
 	/* FreeMail and lists */
 	{ "freemail from", "header", "check_freemail_from", { NULL },
 	    "freemail_domains freemail.test othermail.test\n", FREEMAIL, 1, 0 },
+	{ "freemail, from cut at second @", "header", "check_freemail_from",
+	    { NULL }, "freemail_domains freemail.test\n", FROM_TWO_AT, 0, 0 },
+	{ "freemail, [x]@ is no address", "header", "check_freemail_from",
+	    { NULL }, "freemail_domains freemail.test\n", FROM_BRACKET_LOCAL,
+	    0, 0 },
 	{ "freemail wildcard", "header", "check_freemail_from", { NULL },
 	    "freemail_domains free*.test\n", FREEMAIL, 1, 0 },
 	{ "not freemail", "header", "check_freemail_from", { NULL },

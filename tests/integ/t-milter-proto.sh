@@ -161,7 +161,7 @@ if command -v miltertest >/dev/null 2>&1; then
 	[ $r -eq 0 ] || diag "$out"
 	ok $r "miltertest basic.lua: headers inserted and removed, GTUBE rejected"
 else
-	ok 1 "miltertest is not installed (opendkim-tools, tests/install-deps.sh)"
+	ok 1 "miltertest is not installed (Debian package miltertest, tests/install-deps.sh)"
 fi
 
 out=$($MC "$SOCK" concurrent $CONCURRENT 2>&1)

@@ -47,6 +47,9 @@
 # redis-server for its Bayes (untrained in both: same footing),
 # BENCH_RSPAMD_HS_CACHE=DIR to reuse its Hyperscan databases (copy one:
 # rspamd prunes the dir). BENCH_MILTER_RSPAMD=0 skips the rspamd run.
+# BENCH_MILTER_RULES="FILE..." replaces sluice-milter's score_rules (e.g.
+# a file with only "required_score 5": the milter protocol's own cost,
+# what any milter costs Postfix here).
 # BENCH_KEEP=1 copies the scratch dir (logs, latencies) to
 # /tmp/bench-milter.PID.
 #
@@ -396,7 +399,7 @@ SCONF="$S/sluice.conf"
 # write_sconf SOCKET
 write_sconf() {
 	cat >"$SCONF" <<EOF
-score_rules = $TOP/filters/sluice-default.cf $SA_RULES
+score_rules = ${BENCH_MILTER_RULES:-$TOP/filters/sluice-default.cf $SA_RULES}
 score_cache_dir = $CACHE
 store = lmdb:$RUN/state
 milter_socket = $1

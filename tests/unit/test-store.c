@@ -741,7 +741,9 @@ run_lmdb_order(void)
 			while (mdb_cursor_get(c, &k, &d, MDB_NEXT) == 0) {
 				size_t n = k.mv_size < prev.mv_size ?
 				    k.mv_size : prev.mv_size;
-				int cmp = memcmp(prev.mv_data, k.mv_data, n);
+				/* the first key has no predecessor */
+				int cmp = seen == 0 || n == 0 ? 0 :
+				    memcmp(prev.mv_data, k.mv_data, n);
 
 				if (seen++ > 0 && (cmp > 0 || (cmp == 0 &&
 				    prev.mv_size >= k.mv_size)))

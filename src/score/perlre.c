@@ -680,6 +680,14 @@ int
 perlre_match(const struct perlre *re, struct perlre_ctx *c, const char *s,
     size_t len, size_t off, size_t *start, size_t *end)
 {
+	return perlre_match_some(re, c, s, len, off, NULL, start, end);
+}
+
+int
+perlre_match_some(const struct perlre *re, struct perlre_ctx *c,
+    const char *s, size_t len, size_t off, const unsigned char *pieces,
+    size_t *start, size_t *end)
+{
 	unsigned i;
 	int found = 0, limited = 0;
 	size_t bs = 0, be = 0;
@@ -687,6 +695,9 @@ perlre_match(const struct perlre *re, struct perlre_ctx *c, const char *s,
 	for (i = 0; i < re->ncode; i++) {
 		int rc;
 		PCRE2_SIZE *ov;
+
+		if (pieces != NULL && !(pieces[i / 8] & (1u << (i % 8))))
+			continue;	/* cannot match this subject */
 
 		if (re->jit)
 			rc = pcre2_jit_match(re->code[i], (PCRE2_SPTR)s, len,

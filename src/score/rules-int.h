@@ -91,6 +91,11 @@ void perlre_ctx_fini(struct perlre_ctx *c);
  */
 int perlre_match(const struct perlre *re, struct perlre_ctx *c,
     const char *s, size_t len, size_t off, size_t *start, size_t *end);
+/* The same over the pieces set in the bitset pieces only (bit i: piece
+ * i; NULL: all): the caller knows the others cannot match s. */
+int perlre_match_some(const struct perlre *re, struct perlre_ctx *c,
+    const char *s, size_t len, size_t off, const unsigned char *pieces,
+    size_t *start, size_t *end);
 
 /* ---- meta expressions (meta.c) ---- */
 
@@ -330,11 +335,20 @@ int rules_hsc_put(const char *dir, const char *kind,
     const char *db, size_t dblen);
 
 /* Per-run prefilter state (one per thread, rules.c). */
+/* Hyperscan ids: list position + PF_ID_STRIDE * (piece + 1) for the
+ * pieces of a split pattern added one by one, the position alone for a
+ * whole pattern. */
+#define PF_ID_STRIDE		(1u << 20)
+#define PF_PIECE_BYTES		((PERLRE_MAX_PARTS + 7) / 8)
+
 struct pf_run {
 	void *scratch;		/* hs_scratch_t or NULL */
 	struct buf fold;	/* lower-cased line (literal fallback) */
 	int *cand;		/* candidate list positions of one line */
 	unsigned *seen;		/* per position: scan that named it */
+	unsigned char *pall;	/* per candidate position: every piece may
+				 * match (else only those in pbits) */
+	unsigned char (*pbits)[PF_PIECE_BYTES];
 	unsigned gen;
 	size_t cap;
 };

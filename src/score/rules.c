@@ -1447,7 +1447,7 @@ hs_drop(struct hs_set *set, unsigned id)
 	size_t i, k = 0;
 
 	for (i = 0; i < set->n; i++) {
-		if (set->ids[i] == id) {
+		if (set->ids[i] % PF_ID_STRIDE == id) {
 			free(set->expr[i]);
 			continue;
 		}
@@ -1479,7 +1479,7 @@ hsc_key(const struct rules_pf *pf, const struct score_rules *r,
 	    PF_FUZZY_LETTER_MAXW, PF_OPT_CUT,
 	    2 /* databases per kind: plain and fuzzy (hs_is_fuzzy) */,
 	    PF_MAX_DEPTH, PF_MAX_KEEP_MIN, PF_MIN_WIDTH, PF_MAX_HS_LEN,
-	    HS_MODE_BLOCK };
+	    PF_ID_STRIDE, HS_MODE_BLOCK };
 	hs_platform_info_t plat;
 	struct sha256 c;
 	struct buf b = BUF_INIT;
@@ -1602,10 +1602,10 @@ hs_compile_set(struct rules_pf *pf, struct score_rules *r,
 			hs_free_compile_error(ce);
 			break;
 		}
-		k = set->ids[ce->expression];
+		k = set->ids[ce->expression] % PF_ID_STRIDE;
 		hs_free_compile_error(ce);
 		pf->mode[k] = PF_M_ALWAYS;
-		hs_drop(set, (unsigned)k);
+		hs_drop(set, (unsigned)k);	/* with all its pieces */
 	}
 	if (db != NULL) {
 		hs_scratch_t *sc = r->pf_scratch;
@@ -1619,7 +1619,7 @@ hs_compile_set(struct rules_pf *pf, struct score_rules *r,
 	}
 	if (db == NULL)
 		for (k = 0; k < set->n; k++)
-			pf->mode[set->ids[k]] = PF_M_ALWAYS;
+			pf->mode[set->ids[k] % PF_ID_STRIDE] = PF_M_ALWAYS;
 	return db;
 }
 
@@ -1732,14 +1732,24 @@ build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
 		if (re->src == NULL || hs_flags_of(re->opts, &fl) == -1)
 			continue;
 		memset(&one, 0, sizeof one);
-		ok = hs_add(&one, re->src, re->srclen, fl, (unsigned)pos) == 0;
-		if (!ok && re->ncode > 1) {
+		/* a split pattern piece by piece, each with its own id, so
+		 * that only the pieces that may match a line run on it;
+		 * the whole pattern when a piece cannot go */
+		ok = 0;
+		if (re->ncode > 1 && re->ncode <= PERLRE_MAX_PARTS) {
 			ok = 1;
 			for (k = 0; k < re->ncode && ok; k++)
 				ok = hs_add(&one, re->psrc[k],
-				    strlen(re->psrc[k]), fl,
-				    (unsigned)pos) == 0;
+				    strlen(re->psrc[k]), fl, (unsigned)pos +
+				    PF_ID_STRIDE * (unsigned)(k + 1)) == 0;
+			if (!ok) {
+				hs_set_free(&one);
+				memset(&one, 0, sizeof one);
+			}
 		}
+		if (!ok)
+			ok = hs_add(&one, re->src, re->srclen, fl,
+			    (unsigned)pos) == 0;
 		if (!ok) {
 			hs_set_free(&one);
 			continue;
@@ -1896,6 +1906,8 @@ pf_run_init(struct pf_run *pr, const struct score_rules *r)
 			n = r->pf[kind].n;
 	pr->cand = xcalloc(n, sizeof *pr->cand);
 	pr->seen = xcalloc(n, sizeof *pr->seen);
+	pr->pall = xcalloc(n, 1);
+	pr->pbits = xcalloc(n, sizeof *pr->pbits);
 	pr->cap = n;
 #ifdef HAVE_HYPERSCAN
 	if (r->pf_scratch != NULL) {
@@ -1917,6 +1929,8 @@ pf_run_fini(struct pf_run *pr)
 #endif
 	free(pr->cand);
 	free(pr->seen);
+	free(pr->pall);
+	free(pr->pbits);
 	buf_free(&pr->fold);
 	memset(pr, 0, sizeof *pr);
 }
@@ -1935,18 +1949,27 @@ on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
 	struct hs_ctx *c = arg;
 	struct pf_run *pr = c->pr;
 
+	unsigned pos = id % PF_ID_STRIDE, piece = id / PF_ID_STRIDE;
+
 	(void)from;
 	(void)to;
 	(void)fl;
-	if (id >= pr->cap || c->n >= pr->cap) {
+	if (pos >= pr->cap || c->n >= pr->cap ||
+	    piece > PERLRE_MAX_PARTS) {
 		c->overflow = 1;
-		return 1;	/* cannot happen: ids are positions */
+		return 1;	/* cannot happen: see PF_ID_STRIDE */
 	}
-	/* the pieces of a split pattern share an id */
-	if (pr->seen[id] != pr->gen) {
-		pr->seen[id] = pr->gen;
-		pr->cand[c->n++] = (int)id;
+	if (pr->seen[pos] != pr->gen) {
+		pr->seen[pos] = pr->gen;
+		pr->cand[c->n++] = (int)pos;
+		pr->pall[pos] = 0;
+		memset(pr->pbits[pos], 0, sizeof pr->pbits[pos]);
 	}
+	if (piece == 0)
+		pr->pall[pos] = 1;	/* the whole pattern */
+	else
+		pr->pbits[pos][(piece - 1) / 8] |=
+		    (unsigned char)(1u << ((piece - 1) % 8));
 	return 0;
 }
 #endif
@@ -1999,8 +2022,10 @@ pf_scan(const struct rules_pf *pf, struct pf_run *pr, const char *s,
 		const struct pf_lit *l = &pf->lit[pos];
 		const char *h = l->caseless ? pr->fold.data : s;
 
-		if (len >= l->len && mem_find(h, len, l->s, l->len) != NULL)
+		if (len >= l->len && mem_find(h, len, l->s, l->len) != NULL) {
 			pr->cand[n++] = pos;
+			pr->pall[pos] = 1;
+		}
 	}
 	return (long)n;
 }
@@ -2145,23 +2170,32 @@ max_hits(const struct rule *ru)
 	return ru->maxhits ? ru->maxhits : SCORE_MAX_HITS_DEFAULT;
 }
 
-/* Count matches of ru in s (all of them for multiple, up to limit);
- * returns the number counted. */
+/* Count matches of ru in s (all of them for multiple, up to limit)
+ * over the pcre2 pieces in the bitset pieces (NULL: all; the prefilter
+ * knows the others cannot match s); returns the number counted. */
 static unsigned
-match_count(struct run *x, const struct rule *ru, const char *s, size_t len,
-    unsigned limit)
+match_count_some(struct run *x, const struct rule *ru, const char *s,
+    size_t len, unsigned limit, const unsigned char *pieces)
 {
 	size_t off = 0, st, en;
 	unsigned n = 0;
 
 	while (n < limit && off <= len) {
-		if (perlre_match(&ru->re, &x->pc, s, len, off, &st, &en) != 1)
+		if (perlre_match_some(&ru->re, &x->pc, s, len, off, pieces,
+		    &st, &en) != 1)
 			break;
 		n++;
 		/* Perl's //g: an empty match moves one byte on */
 		off = en > st ? en : en + 1;
 	}
 	return n;
+}
+
+static unsigned
+match_count(struct run *x, const struct rule *ru, const char *s, size_t len,
+    unsigned limit)
+{
+	return match_count_some(x, ru, s, len, limit, NULL);
 }
 
 /*
@@ -2260,7 +2294,7 @@ run_headers(struct run *x)
  * limit (total: hits so far over earlier lines). */
 static void
 line_rule(struct run *x, int ri, const struct span *line, size_t l,
-    unsigned *total, int subject_first)
+    unsigned *total, int subject_first, const unsigned char *pieces)
 {
 	const struct rule *ru = &x->r->rules[ri];
 	unsigned limit = max_hits(ru), n, k;
@@ -2269,7 +2303,8 @@ line_rule(struct run *x, int ri, const struct span *line, size_t l,
 		return;
 	if (l == 0 && subject_first && (ru->tflags & TF_NOSUBJECT))
 		return;
-	n = match_count(x, ru, line->p, line->len, limit - *total);
+	n = match_count_some(x, ru, line->p, line->len, limit - *total,
+	    pieces);
 	for (k = 0; k < n; k++)
 		got_hit(x, ri, 1);
 	*total += n;
@@ -2306,14 +2341,15 @@ run_lines(struct run *x, int kind, const int *list, size_t nlist,
 			for (i = 0; i < nlist; i++)
 				if (!always[i])
 					line_rule(x, list[i], &lines[l], l,
-					    &total[i], subject_first);
+					    &total[i], subject_first, NULL);
 			continue;
 		}
 		for (i = 0; i < (size_t)nc; i++) {
 			size_t pos = (size_t)x->pr.cand[i];
 
 			line_rule(x, list[pos], &lines[l], l, &total[pos],
-			    subject_first);
+			    subject_first, x->pr.pall[pos] ? NULL :
+			    x->pr.pbits[pos]);
 		}
 	}
 	for (i = 0; i < nlist; i++) {
@@ -2321,7 +2357,7 @@ run_lines(struct run *x, int kind, const int *list, size_t nlist,
 			continue;
 		for (l = 0; l < nlines; l++)
 			line_rule(x, list[i], &lines[l], l, &total[i],
-			    subject_first);
+			    subject_first, NULL);
 	}
 	free(total);
 	free(always);

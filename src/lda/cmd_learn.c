@@ -313,7 +313,7 @@ cmd_learn(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct bayes_conf bc = { 0, 0, 0, 200, 200 };
+	struct bayes_conf bc = { .min_spam = 200, .min_ham = 200 };
 	const char *cpath = NULL, *spec = NULL, *home = getenv("HOME");
 	struct learn l;
 	struct conf conf;

@@ -65,6 +65,8 @@ struct mconn {
 	char *client_name;	/* verified name, or NULL */
 	char *helo;		/* latest HELO/EHLO, or NULL */
 	int skip_ok;		/* the MTA understands SMFIS_SKIP */
+	unsigned long nr;	/* SMFIP_NR_* steps negotiated: the MTA
+				 * waits for no answer to them (ok_reply) */
 	unsigned long nmsgs;
 
 	/* message: everything below is reset by msg_reset() */
@@ -206,6 +208,15 @@ conn_get(SMFICTX *ctx)
 	return c;
 }
 
+/* What a step's callback returns when all is well: SMFIS_NOREPLY for a
+ * step the MTA was told not to wait on (libmilter would turn anything
+ * else into no reply anyway, with a complaint in the log). */
+static sfsistat
+ok_reply(const struct mconn *c, unsigned long nr_bit)
+{
+	return (c->nr & nr_bit) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 static void
 qid_update(SMFICTX *ctx, struct mconn *c)
 {
@@ -232,8 +243,18 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	/*
+	 * No replies to connect, HELO, header fields and the end of the
+	 * headers: nothing there refuses anything (MAIL FROM, RCPT TO and
+	 * the end of the message decide, and keep their replies), and
+	 * without a round trip per step Postfix writes them back to back
+	 * instead of waiting on us some twenty times a message. Body chunks
+	 * keep their reply: SMFIS_SKIP needs one.
+	 */
+	const unsigned long nr = SMFIP_NR_CONN | SMFIP_NR_HELO |
+	    SMFIP_NR_HDR | SMFIP_NR_EOH;
 	const unsigned long steps = SMFIP_NOUNKNOWN | SMFIP_NODATA |
-	    SMFIP_SKIP;
+	    SMFIP_SKIP | nr;
 	struct mconn *c;
 
 	(void)f2;
@@ -248,6 +269,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = f1 & steps;
 	*pf2 = *pf3 = 0;
 	c->skip_ok = (f1 & SMFIP_SKIP) != 0;
+	c->nr = f1 & nr;
 	/* Postfix sends only the macros asked for: ask for ours. */
 	if (f0 & SMFIF_SETSYMLIST) {
 		(void)smfi_setsymlist(ctx, SMFIM_CONNECT,
@@ -296,7 +318,7 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (m != NULL && m[0] != '\0' && m[0] != '[' &&
 	    strcmp(m, "unknown") != 0)
 		c->client_name = keep_heap(m, MILTER_MAX_HELO);
-	return SMFIS_CONTINUE;
+	return ok_reply(c, SMFIP_NR_CONN);
 }
 
 static sfsistat
@@ -308,7 +330,7 @@ cb_helo(SMFICTX *ctx, char *helo)
 		return SMFIS_TEMPFAIL;
 	free(c->helo);
 	c->helo = helo ? keep_heap(helo, MILTER_MAX_HELO) : NULL;
-	return SMFIS_CONTINUE;
+	return ok_reply(c, SMFIP_NR_HELO);
 }
 
 /*
@@ -509,6 +531,9 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct mconn *c = smfi_getpriv(ctx);
 	size_t nl, vl, i;
 
+	/* (Under SMFIP_NR_HDR libmilter sends no TEMPFAIL from here; with
+	 * no context or generation the end of message refuses anyway, and
+	 * libmilter does not call us without a name and a value.) */
 	if (c == NULL || c->gen == NULL || name == NULL || value == NULL)
 		return SMFIS_TEMPFAIL;
 	nl = strlen(name);
@@ -522,7 +547,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	}
 	if (c->text.len >= (size_t)c->gen->conf.milter_max_size) {
 		c->truncated = 1;
-		return SMFIS_CONTINUE;
+		return ok_reply(c, SMFIP_NR_HDR);
 	}
 	text_add(c, name, nl);
 	text_add(c, ": ", 2);
@@ -542,7 +567,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		}
 	}
 	text_add(c, "\n", 1);
-	return SMFIS_CONTINUE;
+	return ok_reply(c, SMFIP_NR_HDR);
 }
 
 static sfsistat
@@ -554,7 +579,7 @@ cb_eoh(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	text_add(c, "\n", 1);
 	c->in_body = 1;
-	return SMFIS_CONTINUE;
+	return ok_reply(c, SMFIP_NR_EOH);
 }
 
 /* Body chunks come with CRLF line ends (a CR may end one chunk and its
@@ -867,6 +892,7 @@ cb_eom(SMFICTX *ctx)
 
 		memset(&bc, 0, sizeof bc);
 		bc.min_spam = bc.min_ham = 200;	/* as main.c's probe */
+		bc.cache = g->bcache;	/* shared by the threads */
 		if ((s = milter_store_get(g, &e)) != NULL)
 			b = bayes_new(s, &bc);
 		else {

@@ -252,6 +252,7 @@ gen_free(struct milter_gen *g)
 	if (g == NULL)
 		return;
 	pool_free(&g->pool);
+	bayes_cache_free(&g->bcache);
 	score_rules_free(&g->rules);
 	conf_free(&g->conf);
 	free(g);
@@ -485,6 +486,8 @@ milter_gen_new(const char *path, int must_exist, const char *home,
 	    gen_conf(g, e) == -1)
 		goto fail;
 	g->bayes_on = bayes_probe(g);
+	if (g->bayes_on)
+		g->bcache = bayes_cache_new(0);
 	if (load_rules(g, g->bayes_on ? 2 : 0, report, e) == -1)
 		goto fail;
 	return g;

@@ -66,6 +66,7 @@ struct milter_gen {
 	struct conf conf;
 	struct score_rules *rules;
 	int bayes_on;			/* rules loaded with score set 2 */
+	struct bayes_cache *bcache;	/* token counts read (bayes_on) */
 	struct milter_net nets[MILTER_MAX_NETS];
 	size_t nnets;
 	char authserv_id[MILTER_MAX_AUTHSERV + 1];

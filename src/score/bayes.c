@@ -56,6 +56,7 @@
 #include "../lib/limits.h"
 #include "../lib/log.h"
 #include "../store/store.h"
+#include "bayes-cache.h"
 #include "score-int.h"
 
 /* ---- tunables (Plugin/Bayes.pm, Bayes/CombineChi.pm) ---- */
@@ -1740,43 +1741,34 @@ tokenize_into(struct score_msg *sm, struct tokset *ts)
 }
 
 /*
- * The token's f(w) from its stored value, or -1 when it has none (absent,
- * unreadable, or unseen in both classes).
- */
-static double
-token_prob(const struct store_op *op, const struct buf *val, long long ns,
-    long long nh)
-{
-	long long v, s, h;
-
-	if (!op->found || parse_ll(val, &v) == -1)
-		return -1;
-	token_unpack(v, &s, &h);
-	return robinson_fw((double)s, (double)h, (double)ns, (double)nh);
-}
-
-/*
  * The lookups go to the store in key order (see sort_by_hash and
  * run_ops in store_lmdb.c); the probabilities are then put back in
  * token-set order, so the combining multiplies them in the same order as
  * ever (floating point: a different order could change the last bits).
- * Known weakness: one B-tree lookup per distinct token (about a thousand
- * per message) dominates the cost with LMDB, and it is bound by memory
- * latency (0.3-0.7 us a lookup when other work has evicted the pages
- * from the CPU caches); binary 8-byte keys would save about a third,
- * at the price of a new store format.
+ * One B-tree lookup per distinct token (about a thousand per message)
+ * is bound by memory latency (0.3-0.7 us a lookup when other work has
+ * evicted the pages from the CPU caches): a process that classifies many
+ * messages passes a bayes_cache (bayes-cache.c), and only the tokens it
+ * does not hold go to the store. Cached or not, the answers are the
+ * same, and so are the probabilities, bit for bit.
  */
 double
 bayes_classify(struct bayes *b, struct score_msg *sm, struct err *e)
 {
+	struct bayes_cache *bc = b->conf.cache;
 	struct tokset ts;
 	struct store_op *ops = NULL;
 	struct buf *vals = NULL;
 	struct pend_tok *refs = NULL;	/* d: the token's slot in ts */
+	struct bcache_tok *tk = NULL;	/* per token of refs */
+	size_t *opi = NULL;	/* refs index -> its op; SIZE_MAX: cached */
 	char (*keys)[BAYES_TKEY_LEN + 1] = NULL;
 	double *byslot = NULL, *probs = NULL, p, ret = -1;
 	long long ns = 0, nh = 0, v;
-	size_t i, n = 0, nops = 0, np = 0;
+	unsigned long long ver = 0;
+	size_t i, n = 0, nops = 0, np = 0, nk = 0;
+	int cached = 0, totals = 0;
+	time_t now = 0;
 
 	err_clear(e);
 	tokenize_into(sm, &ts);
@@ -1788,28 +1780,74 @@ bayes_classify(struct bayes *b, struct score_msg *sm, struct err *e)
 				    (long long)i };
 		sort_by_hash(refs, refs + n, n);
 	}
+	tk = xcalloc(n + 1, sizeof *tk);
+	opi = xcalloc(n + 1, sizeof *opi);
+	if (bc != NULL) {
+		struct err ve;
+
+		/* a store that cannot say (or fails to) is read uncached */
+		if (store_version(b->store, &ver, &ve) == 1) {
+			cached = 1;
+			now = store_now();
+		}
+	}
+	if (cached) {
+		int r = bcache_begin(bc, ver, now, &ns, &nh);
+
+		totals = r == 1;
+		for (i = 0; r >= 0 && i < n; i++) {
+			int g = bcache_get(bc, refs[i].h, &tk[i].s, &tk[i].hm);
+
+			if (g >= 0) {
+				tk[i].found = g;
+				opi[i] = SIZE_MAX;	/* answered */
+			}
+		}
+		bcache_end(bc);
+	}
 	ops = xreallocarray(NULL, n + 2, sizeof *ops);
 	vals = xcalloc(n + 2, sizeof *vals);
 	keys = xreallocarray(NULL, n + 1, sizeof *keys);
 	/* "bayes:nham" < "bayes:nspam" < "bayes:t:...": all in key order */
-	ops[0] = (struct store_op){ .op = STORE_GET,
-	    .key = SPAN_LIT("bayes:nham"), .val_out = &vals[0] };
-	ops[1] = (struct store_op){ .op = STORE_GET,
-	    .key = SPAN_LIT("bayes:nspam"), .val_out = &vals[1] };
-	nops = 2;
+	if (!totals) {
+		ops[0] = (struct store_op){ .op = STORE_GET,
+		    .key = SPAN_LIT("bayes:nham"), .val_out = &vals[0] };
+		ops[1] = (struct store_op){ .op = STORE_GET,
+		    .key = SPAN_LIT("bayes:nspam"), .val_out = &vals[1] };
+		nops = 2;
+	}
 	for (i = 0; i < n; i++) {
-		token_key(keys[i], refs[i].h);
+		if (opi[i] == SIZE_MAX)
+			continue;
+		token_key(keys[nk], refs[i].h);
+		opi[i] = nops;
 		ops[nops] = (struct store_op){ .op = STORE_GET,
-		    .key = { keys[i], BAYES_TKEY_LEN },
+		    .key = { keys[nk], BAYES_TKEY_LEN },
 		    .val_out = &vals[nops] };
+		nk++;
 		nops++;
 	}
 	if (store_batch(b->store, ops, nops, e) == -1)
 		goto out;
-	if (ops[1].found && parse_ll(&vals[1], &v) == 0 && v > 0)
-		ns = v;
-	if (ops[0].found && parse_ll(&vals[0], &v) == 0 && v > 0)
-		nh = v;
+	if (!totals) {
+		if (ops[1].found && parse_ll(&vals[1], &v) == 0 && v > 0)
+			ns = v;
+		if (ops[0].found && parse_ll(&vals[0], &v) == 0 && v > 0)
+			nh = v;
+	}
+	/* what the store answered, in the cache's terms */
+	for (i = 0; i < n; i++) {
+		if (opi[i] == SIZE_MAX)
+			continue;
+		tk[i].h = refs[i].h;
+		tk[i].fresh = 1;
+		tk[i].found = ops[opi[i]].found &&
+		    parse_ll(&vals[opi[i]], &v) == 0;
+		if (tk[i].found)
+			token_unpack(v, &tk[i].s, &tk[i].hm);
+	}
+	if (cached)
+		bcache_put(bc, ver, now, tk, n, ns, nh);
 	if ((unsigned long long)ns < b->conf.min_spam ||
 	    (unsigned long long)nh < b->conf.min_ham || ns == 0 || nh == 0)
 		goto out;
@@ -1818,8 +1856,8 @@ bayes_classify(struct bayes *b, struct score_msg *sm, struct err *e)
 	for (i = 0; i < ts.cap; i++)
 		byslot[i] = -1;
 	for (i = 0; i < n; i++)
-		byslot[refs[i].d] = token_prob(&ops[i + 2], &vals[i + 2],
-		    ns, nh);
+		byslot[refs[i].d] = tk[i].found ? robinson_fw((double)tk[i].s,
+		    (double)tk[i].hm, (double)ns, (double)nh) : -1;
 	probs = xreallocarray(NULL, n > 0 ? n : 1, sizeof *probs);
 	for (i = 0; i < ts.cap; i++)
 		if ((p = byslot[i]) >= 0)
@@ -1831,6 +1869,8 @@ out:
 	free(byslot);
 	free(probs);
 	free(refs);
+	free(tk);
+	free(opi);
 	free(vals);
 	free(keys);
 	free(ops);

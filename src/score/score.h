@@ -140,6 +140,7 @@ struct score_result {
 };
 
 struct bayes;
+struct bayes_cache;
 
 /*
  * Run the rules (and Bayes when b is not NULL) over sm. res is filled;
@@ -185,7 +186,19 @@ struct bayes_conf {
 	double autolearn_spam;	/* score at/above: learn as spam (0: off) */
 	double autolearn_ham;	/* score at/below: learn as ham */
 	unsigned min_spam, min_ham;	/* messages learned before use */
+	struct bayes_cache *cache;	/* NULL: none (bayes_cache_new) */
 };
+
+/*
+ * A read cache of token counts for a process that classifies message
+ * after message (sluice-milter): thread-safe, shared by any number of
+ * bayes handles on the same store, exact (an entry serves only while the
+ * store's version is the one it was read at; see bayes-cache.c), unused
+ * with stores that cannot tell their version (Redis). max_tokens: how
+ * many it holds before it starts over (0: 2^18 tokens, 8 MiB).
+ */
+struct bayes_cache *bayes_cache_new(size_t max_tokens);
+void bayes_cache_free(struct bayes_cache **cp);
 
 struct bayes *bayes_new(struct store *s, const struct bayes_conf *c);
 void bayes_free(struct bayes **bp);

@@ -199,6 +199,14 @@ store_batch(struct store *s, struct store_op *ops, size_t n, struct err *e)
 }
 
 int
+store_version(struct store *s, unsigned long long *out, struct err *e)
+{
+	if (s->be->version == NULL)
+		return 0;
+	return s->be->version(s->h, out, e) == -1 ? -1 : 1;
+}
+
+int
 store_get(struct store *s, struct span key, struct buf *val_out,
     struct err *e)
 {

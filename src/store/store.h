@@ -72,6 +72,8 @@ struct store_backend {
 	void (*close)(void *h);
 	/* Run ops in order, atomically where the backend can. */
 	int (*batch)(void *h, struct store_op *ops, size_t n, struct err *e);
+	/* Optional (NULL: cannot tell): see store_version. */
+	int (*version)(void *h, unsigned long long *out, struct err *e);
 };
 
 /* The backends (store_lmdb.c, store_redis.c). */
@@ -99,6 +101,15 @@ int store_del(struct store *s, struct span key, struct err *e);
 /* 0 or -1; see the semantics above. n == 0 is a no-op. */
 int store_batch(struct store *s, struct store_op *ops, size_t n,
     struct err *e);
+
+/*
+ * A number that changes whenever a write to the store commits, by this
+ * process or any other: for callers that cache what they read (the Bayes
+ * token cache). 1 with *out set; 0 when the backend cannot tell (Redis:
+ * other hosts write without telling us; do not cache); -1 on error.
+ * Entries that expire by their TTL do not change it.
+ */
+int store_version(struct store *s, unsigned long long *out, struct err *e);
 
 /*
  * The clock TTLs are measured with; backends call store_now(). Test hook:

@@ -726,11 +726,32 @@ out:
 	return ret;
 }
 
+/*
+ * The id of the last committed write transaction, from the meta pages
+ * every process shares: any commit anywhere changes it.
+ */
+static int
+lmdb_version(void *h, unsigned long long *out, struct err *e)
+{
+	struct lenv *le = ((struct lmdb_store *)h)->le;
+	MDB_envinfo info;
+
+	if (le->pid != getpid())
+		return err_set(e, ERR_INTERNAL,
+		    "store %s: handle used after fork", le->path);
+	pthread_rwlock_rdlock(&le->resize);
+	mdb_env_info(le->env, &info);
+	pthread_rwlock_unlock(&le->resize);
+	*out = (unsigned long long)info.me_last_txnid;
+	return 0;
+}
+
 const struct store_backend store_lmdb = {
 	.name = "lmdb",
 	.open = lmdb_open,
 	.close = lmdb_close,
 	.batch = lmdb_batch,
+	.version = lmdb_version,
 };
 
 #else /* !STORE_HAVE_LMDB */

@@ -83,7 +83,7 @@ load(struct buf *raw, struct buf *lf)
 int
 main(int argc, char **argv)
 {
-	struct bayes_conf bc = { 0, 0, 0, 0, 0 };
+	struct bayes_conf bc = { .min_spam = 0 };
 	struct buf raw = BUF_INIT, lf = BUF_INIT;
 	char line[4096];
 	struct store *s;

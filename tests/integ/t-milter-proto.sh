@@ -107,6 +107,23 @@ esac
 ok $r "plain message: X-Spam-Score/Status/Level inserted at the top, accepted"
 case $out in *X-Spam-Flag*) r=1 ;; *) r=0 ;; esac
 ok $r "plain message: no X-Spam-Flag"
+# the steps negotiated: no replies to connect (0x1000), HELO (0x2000),
+# header fields (0x80) and the end of headers (0x40000); replies to MAIL
+# (0x4000 off) and RCPT (0x8000 off), which may refuse, and to body
+# chunks (0x80000 off) so that SMFIS_SKIP (0x400) works; the transaction
+# above went through with them
+proto=$(printf '%s\n' "$out" | sed -n 's/^protocol //p')
+r=1
+if [ -n "$proto" ] && [ $((proto & 0x1000)) -ne 0 ] &&
+    [ $((proto & 0x2000)) -ne 0 ] && [ $((proto & 0x80)) -ne 0 ] &&
+    [ $((proto & 0x40000)) -ne 0 ] && [ $((proto & 0x4000)) -eq 0 ] &&
+    [ $((proto & 0x8000)) -eq 0 ] && [ $((proto & 0x80000)) -eq 0 ] &&
+    [ $((proto & 0x400)) -ne 0 ]; then
+	r=0
+else
+	diag "negotiated protocol: $proto"
+fi
+ok $r "no replies to connect, HELO and headers; MAIL, RCPT, body answered"
 
 M="$SCRATCH/msgs"
 mkdir -p "$M"

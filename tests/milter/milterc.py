@@ -34,8 +34,11 @@ OFFER_PROTO = 0x1FFFFF
 SMFIP_NOCONNECT, SMFIP_NOHELO, SMFIP_NOMAIL, SMFIP_NORCPT = 1, 2, 4, 8
 SMFIP_NOBODY, SMFIP_NOHDRS, SMFIP_NOEOH = 0x10, 0x20, 0x40
 SMFIP_NOUNKNOWN, SMFIP_NODATA, SMFIP_SKIP = 0x100, 0x200, 0x400
-SMFIP_NR_MASK = 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 \
-    | 0x40000 | 0x80000 | 0x80
+# the no-reply bit of each command (mfdef.h): the MTA sends the next
+# packet without waiting when the milter asked for it (the milter must not
+# answer; Postfix honours all of them)
+NR_BIT = {'C': 0x1000, 'H': 0x2000, 'M': 0x4000, 'R': 0x8000, 'T': 0x10000,
+          'U': 0x20000, 'L': 0x80, 'N': 0x40000, 'B': 0x80000}
 STAGES = {0: 'C', 1: 'H', 2: 'M', 3: 'R', 4: 'T', 5: 'E', 6: 'N'}
 TIMEOUT = 60
 
@@ -97,8 +100,6 @@ class Session:
         if cmd != 'O' or len(data) < 12:
             raise MilterError('bad option negotiation reply %r' % cmd)
         ver, self.act, self.proto = struct.unpack('!III', data[:12])
-        if self.proto & SMFIP_NR_MASK:
-            raise MilterError('no-reply steps are not supported here')
         rest = data[12:]
         while len(rest) >= 4:
             (stage,) = struct.unpack('!I', rest[:4])
@@ -117,8 +118,11 @@ class Session:
         send_pkt(self.s, 'D', STAGES[stage].encode() + data)
 
     def step(self, cmd, data=b''):
-        """Send a command, read replies up to a verdict."""
+        """Send a command, read replies up to a verdict ('continue' at
+        once for a step the milter takes without a reply)."""
         send_pkt(self.s, cmd, data)
+        if self.proto & NR_BIT.get(cmd, 0):
+            return 'continue'
         while True:
             c, d = recv_pkt(self.s)
             if c == 'c':
@@ -242,6 +246,7 @@ def cmd_run(a):
     try:
         r = transaction(sess, a, raw)
     finally:
+        print('protocol 0x%x' % sess.proto)
         for line in sess.actions:
             print(line)
         sess.close()

@@ -18,6 +18,8 @@
  *	message of the scoring alone (files are read into memory first):
  *	the total, and the mean, median and 99th percentile of the
  *	per-message thread CPU time (CLOCK_THREAD_CPUTIME_ID)
+ *   --bayes-cache N	Bayes through a token cache of N tokens (0: the
+ *	default size), as sluice-milter classifies (bayes_cache_new)
  *   --hs	load with the Hyperscan prefilter (score_load_opts.prefilter_hs)
  *   --no-hs	without it, even when a cache directory would enable it
  *   --cache DIR	the Hyperscan database cache (score_load_opts.cache_dir;
@@ -52,7 +54,8 @@ usage(void)
 {
 	fputs("usage: score-hits [-r PATH]... [-s SET] [-b STORE] "
 	    "[--hs | --no-hs] [--cache DIR]\n"
-	    "    [--rules | --report | --bench N] [FILE...]\n", stderr);
+	    "    [--bayes-cache N] [--rules | --report | --bench N] "
+	    "[FILE...]\n", stderr);
 	exit(64);
 }
 
@@ -255,11 +258,12 @@ main(int argc, char **argv)
 	struct score_rules *r = NULL;
 	struct store *st = NULL;
 	struct bayes *b = NULL;
+	struct bayes_cache *bcache = NULL;
 	struct err e;
 	size_t npaths = 0;
 	int i, set = 0, mode_rules = 0, mode_report = 0, hs = 0;
 	const char *cache = NULL;
-	long bench = 0;
+	long bench = 0, bcache_n = -1;
 	double t0, t1;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -273,6 +277,9 @@ main(int argc, char **argv)
 			store_spec = argv[++i];
 		else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc)
 			bench = atol(argv[++i]);
+		else if (strcmp(argv[i], "--bayes-cache") == 0 &&
+		    i + 1 < argc)
+			bcache_n = atol(argv[++i]);
 		else if (strcmp(argv[i], "--hs") == 0)
 			hs = 1;
 		else if (strcmp(argv[i], "--no-hs") == 0)
@@ -334,6 +341,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 		memset(&bc, 0, sizeof bc);
+		if (bcache_n >= 0)
+			bc.cache = bcache = bayes_cache_new((size_t)bcache_n);
 		b = bayes_new(st, &bc);
 	}
 
@@ -393,6 +402,7 @@ main(int argc, char **argv)
 		buf_free(&data);
 	}
 	bayes_free(&b);
+	bayes_cache_free(&bcache);
 	store_close(&st);
 	score_rules_free(&r);
 	return 0;

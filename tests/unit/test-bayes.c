@@ -9,7 +9,12 @@
  *    against LMDB in a scratch directory and against a redis-server
  *    started here on loopback;
  *  - Redis stopped and killed mid-learn: clear ERR_TEMP errors, and the
- *    counts stay consistent (every message counted fully or not at all).
+ *    counts stay consistent (every message counted fully or not at all);
+ *  - the token cache (bayes-cache.c): classification through it is bit
+ *    for bit the uncached one, first time and from the cache, with a
+ *    cache so small it keeps starting over, from two threads at once,
+ *    and right after a learn (never a stale count); store_version moves
+ *    on writes only; Redis (no version) is read uncached.
  *
  * bayes.c is included so that its static parts can be tested; the
  * message side is tests/unit/fake-sm.c.
@@ -30,7 +35,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "../../src/score/bayes.c"
+#include "../../src/score/bayes-cache.c"
 #include "fake-sm.c"
 #include "tap.h"
 #include "redis-server.h"
@@ -502,8 +510,9 @@ classify_text(struct bayes *b, const char *text, struct err *e)
 static void
 run_learn(const char *what, const char *spec)
 {
-	struct bayes_conf bc = { 0, 0, 0, 1, 1 };
-	struct bayes_conf strict = { 0, 0, 0, BAYES_MIN_SPAM, BAYES_MIN_HAM };
+	struct bayes_conf bc = { .min_spam = 1, .min_ham = 1 };
+	struct bayes_conf strict = { .min_spam = BAYES_MIN_SPAM,
+	    .min_ham = BAYES_MIN_HAM };
 	struct store *s;
 	struct bayes *b, *b2;
 	struct err e;
@@ -590,6 +599,148 @@ out0:
 	free(hm);
 }
 
+/* ---- the token cache ---- */
+
+#define NCACHE 24	/* messages classified through the cache */
+
+struct cache_thr {
+	struct store *s;
+	struct bayes_cache *c;
+	const double *want;
+	int bad;
+};
+
+static double
+classify_idx(struct bayes *b, int i, struct err *e)
+{
+	char *t = mk_text(i % 2, 900 + i / 2);
+	double p = classify_text(b, t, e);
+
+	free(t);
+	return p;
+}
+
+static void *
+cache_thread(void *arg)
+{
+	struct cache_thr *th = arg;
+	struct bayes_conf bc = { .min_spam = 1, .min_ham = 1, .cache = th->c };
+	struct bayes *b = bayes_new(th->s, &bc);
+	struct err e;
+	int k, i;
+
+	for (k = 0; k < 20; k++)
+		for (i = 0; i < NCACHE; i++) {
+			double p = classify_idx(b, (i + k) % NCACHE, &e);
+
+			if (memcmp(&p, &th->want[(i + k) % NCACHE],
+			    sizeof p) != 0)
+				th->bad++;
+		}
+	bayes_free(&b);
+	return NULL;
+}
+
+/* The store must be trained (run_learn). */
+static void
+run_cache(const char *what, const char *spec, int versioned)
+{
+	struct bayes_conf plain = { .min_spam = 1, .min_ham = 1 };
+	struct bayes_conf bc = plain, tiny = plain;
+	struct bayes_cache *c = bayes_cache_new(0), *ct = bayes_cache_new(8);
+	struct store *s, *s2;
+	struct bayes *b, *bcd, *bt;
+	struct err e;
+	double want[NCACHE], p1, p2, p3, before, after;
+	unsigned long long v1 = 0, v2 = 0, v3 = 0;
+	int i, same = 0, rv;
+	char *t;
+
+	if ((s = store_open(spec, NULL, &e)) == NULL) {
+		ok(0, "%s cache: open %s: %s", what, spec, e.msg);
+		goto out0;
+	}
+	rv = store_version(s, &v1, &e);
+	ok(rv == (versioned ? 1 : 0), "%s: store_version answers %d", what,
+	    rv);
+	bc.cache = c;
+	tiny.cache = ct;
+	b = bayes_new(s, &plain);
+	bcd = bayes_new(s, &bc);
+	bt = bayes_new(s, &tiny);
+	for (i = 0; i < NCACHE; i++) {
+		want[i] = classify_idx(b, i, &e);
+		p1 = classify_idx(bcd, i, &e);
+		p2 = classify_idx(bcd, i, &e);
+		p3 = classify_idx(bt, i, &e);
+		same += want[i] >= 0 && memcmp(&p1, &want[i], sizeof p1) == 0 &&
+		    memcmp(&p2, &want[i], sizeof p2) == 0 &&
+		    memcmp(&p3, &want[i], sizeof p3) == 0;
+	}
+	ok(same == NCACHE, "%s: %d of %d classified bit for bit alike "
+	    "uncached, cached first and again, through an 8-token cache",
+	    what, same, NCACHE);
+	if (versioned) {
+		(void)store_version(s, &v2, &e);
+		ok(v2 == v1, "%s: reads leave the version (%llu)", what, v2);
+	}
+	{
+		struct cache_thr th[2] = {
+			{ s, c, want, 0 }, { NULL, ct, want, 0 } };
+		pthread_t tid[2];
+
+		/* one handle per thread (store.h); LMDB shares the env */
+		if ((s2 = store_open(spec, NULL, &e)) == NULL) {
+			ok(0, "%s: second handle: %s", what, e.msg);
+		} else {
+			th[1].s = s2;
+			(void)pthread_create(&tid[0], NULL, cache_thread,
+			    &th[0]);
+			(void)pthread_create(&tid[1], NULL, cache_thread,
+			    &th[1]);
+			(void)pthread_join(tid[0], NULL);
+			(void)pthread_join(tid[1], NULL);
+			ok(th[0].bad == 0 && th[1].bad == 0,
+			    "%s: two threads, %d classifications each: all "
+			    "alike (%d, %d differ)", what, 20 * NCACHE,
+			    th[0].bad, th[1].bad);
+			store_close(&s2);
+		}
+	}
+	/* a learn through another handle: the cache must not serve the
+	 * counts from before it */
+	before = classify_idx(bcd, 1, &e);
+	if ((s2 = store_open(spec, NULL, &e)) != NULL) {
+		struct bayes *bl = bayes_new(s2, &plain);
+
+		for (i = 0; i < 3; i++) {
+			t = mk_text(1, 900 + i);	/* idx 1 is spam 900 */
+			(void)learn_text(bl, t, 0, 0, &e);
+			free(t);
+		}
+		bayes_free(&bl);
+		store_close(&s2);
+	}
+	if (versioned) {
+		(void)store_version(s, &v3, &e);
+		ok(v3 != v2, "%s: a learn moves the version (%llu -> %llu)",
+		    what, v2, v3);
+	}
+	after = classify_idx(bcd, 1, &e);
+	p1 = classify_idx(b, 1, &e);
+	ok(memcmp(&after, &p1, sizeof p1) == 0 && after != before,
+	    "%s: after a learn elsewhere the cached handle sees it "
+	    "(%.6g -> %.6g, uncached %.6g)", what, before, after, p1);
+	bayes_free(&b);
+	bayes_free(&bcd);
+	bayes_free(&bt);
+	store_close(&s);
+out0:
+	bayes_cache_free(&c);
+	bayes_cache_free(&ct);
+	ok(c == NULL, "%s: bayes_cache_free clears", what);
+}
+
 /*
  * The invariant learning keeps: every spam text i has the token
  * "marker<i>"... simpler: all spam share "viagra", so its spam count must
@@ -624,7 +775,7 @@ check_consistent(const char *what, struct store *s, int nmsgs)
 static void
 run_redis_faults(void)
 {
-	struct bayes_conf bc = { 0, 0, 0, 1, 1 };
+	struct bayes_conf bc = { .min_spam = 1, .min_ham = 1 };
 	char spec[128];
 	struct store *s;
 	struct bayes *b;
@@ -726,6 +877,7 @@ main(void)
 
 	(void)buf_fmt(spec, sizeof spec, "lmdb:%s/state", scratch);
 	run_learn("lmdb", spec);
+	run_cache("lmdb", spec, 1);
 
 	if (redis_start(scratch, 1) == -1) {
 		ok(0, "redis-server started on loopback");
@@ -733,6 +885,7 @@ main(void)
 		(void)buf_fmt(spec, sizeof spec, "redis://127.0.0.1:%d/1",
 		    redis_port);
 		run_learn("redis", spec);
+		run_cache("redis", spec, 0);
 		run_redis_faults();
 		redis_stop(SIGTERM);
 	}

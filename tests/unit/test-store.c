@@ -491,6 +491,53 @@ run_concurrency(const struct backend *b)
 }
 
 /* The whole per-backend suite; the store behind spec starts empty. */
+/*
+ * store_version: LMDB tells (reads leave it, every committed write moves
+ * it, through another handle too, a failed batch does not); Redis cannot
+ * (other hosts write), and says so.
+ */
+static void
+run_version(const struct backend *b)
+{
+	struct store *s, *s2;
+	struct store_op bad[2];
+	struct buf v = BUF_INIT;
+	struct err e;
+	unsigned long long v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0;
+	int lmdb = strncmp(b->spec, "lmdb:", 5) == 0, rc;
+
+	if ((s = store_open(b->spec, scratch, &e)) == NULL ||
+	    (s2 = store_open(b->spec, scratch, &e)) == NULL) {
+		ok(0, "%s: version: open: %s", b->name, e.msg);
+		store_close(&s);
+		return;
+	}
+	rc = store_version(s, &v0, &e);
+	ok(rc == (lmdb ? 1 : 0), "%s: store_version answers %d", b->name, rc);
+	if (lmdb) {
+		(void)store_get(s, SPAN_LIT("key0001"), &v, &e);
+		(void)store_version(s, &v1, &e);
+		(void)store_set(s2, SPAN_LIT("ver"), SPAN_LIT("1"), 0, &e);
+		(void)store_version(s, &v2, &e);
+		memset(bad, 0, sizeof bad);
+		bad[0] = (struct store_op){ .op = STORE_SET,
+		    .key = SPAN_LIT("ver"), .val = SPAN_LIT("2") };
+		bad[1] = (struct store_op){ .op = STORE_INCR,
+		    .key = SPAN_LIT("ver2"), .delta = 1 };
+		(void)store_set(s, SPAN_LIT("ver2"), SPAN_LIT("x"), 0, &e);
+		(void)store_version(s, &v3, &e);
+		rc = store_batch(s, bad, 2, &e);	/* INCR of "x" fails */
+		(void)store_version(s, &v4, &e);
+		ok(v1 == v0 && v2 != v1 && v3 != v2 && rc == -1 && v4 == v3,
+		    "%s: a read keeps the version (%llu), a write through "
+		    "another handle moves it (%llu), a failed batch does not "
+		    "(%llu, %llu)", b->name, v1, v2, v3, v4);
+	}
+	buf_free(&v);
+	store_close(&s);
+	store_close(&s2);
+}
+
 static void
 run_suite(const struct backend *b)
 {
@@ -523,6 +570,7 @@ run_suite(const struct backend *b)
 	store_close(&s);
 	buf_free(&v);
 
+	run_version(b);
 	run_concurrency(b);
 	store_set_clock(NULL);
 }

@@ -250,6 +250,9 @@ struct rules_pf {
 	void *fzdb;		/* the patterns with fuzzy letters (a
 				 * database of their own: see hs_is_fuzzy),
 				 * or NULL; only with db */
+	void *fzadb;		/* the same patterns, same ids, loosened
+				 * for ASCII-only lines (PF_LOOSEN_ASCII),
+				 * or NULL; only with fzdb */
 	size_t nhs;		/* positions in db */
 };
 
@@ -307,8 +310,11 @@ void rules_pf_free(struct score_rules *r);
  * 0 with the copy appended to out, -1 when it cannot say (recursion,
  * conditionals, /x...).
  */
-int rules_pf_loosen(const char *p, size_t len, int drop_end,
-    struct buf *out);
+int rules_pf_loosen(const char *p, size_t len, int flags, struct buf *out);
+#define PF_LOOSEN_DROP_END	1	/* the drop_end above */
+#define PF_LOOSEN_ASCII		2	/* for text without bytes >= 0x80:
+					 * fuzzy letters keep only their
+					 * ASCII spellings (see rules.c) */
 /* The literal every match of pcre2 pattern p (options opts) contains:
  * 0 with it in out (lower-cased when caseless), -1 none. */
 int rules_pf_literal(const char *p, size_t len, uint32_t opts,

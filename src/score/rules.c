@@ -727,13 +727,27 @@ fz_coarse(const unsigned char *rest, unsigned char *out)
 	}
 }
 
+static int
+fz_empty(const unsigned char set[32])
+{
+	size_t q;
+
+	for (q = 0; q < 32; q++)
+		if (set[q] != 0)
+			return 0;
+	return 1;
+}
+
 /*
  * Append the superset of a fuzzy group (see above): pairs with the
  * same tail (widened rest set and repeat) share one "[first][rest]+",
- * each wider than the exact {m,n} it stands for.
+ * each wider than the exact {m,n} it stands for. With ascii, only what
+ * can match text without bytes >= 0x80: for such text the same
+ * language, in a fraction of the automaton (most spellings of a fuzzy
+ * letter are UTF-8 sequences).
  */
 static void
-fz_emit(const struct fz_set *g, struct buf *out)
+fz_emit(const struct fz_set *g, int ascii, struct buf *out)
 {
 	unsigned char rest[PF_FUZZY_PAIRS][32], done[PF_FUZZY_PAIRS];
 	size_t a, b, q;
@@ -757,6 +771,16 @@ fz_emit(const struct fz_set *g, struct buf *out)
 					set[q] |= g->v[b].first[q];
 				done[b] = 1;
 			}
+		/* ASCII text: the bytes >= 0x80 of a spelling never match,
+		 * and a spelling without an ASCII first byte (or, when it
+		 * has more bytes, an ASCII next byte) never starts */
+		if (ascii) {
+			memset(set + 16, 0, 16);
+			if (t != 0)
+				memset(rest[a] + 16, 0, 16);
+			if (fz_empty(set) || (t != 0 && fz_empty(rest[a])))
+				continue;
+		}
 		if (alts++)
 			buf_addc(out, '|');
 		fz_class_emit(set, out);
@@ -765,6 +789,9 @@ fz_emit(const struct fz_set *g, struct buf *out)
 			buf_addc(out, (char)t);
 		}
 	}
+	/* no ASCII spelling at all: a byte ASCII text never holds */
+	if (alts == 0)
+		buf_add(out, "\\xff", 4);
 	buf_addc(out, ')');
 }
 
@@ -799,8 +826,10 @@ fz_candidate(const char *p, size_t i, size_t end)
 }
 
 int
-rules_pf_loosen(const char *p, size_t len, int drop_end, struct buf *out)
+rules_pf_loosen(const char *p, size_t len, int flags, struct buf *out)
 {
+	const int drop_end = (flags & PF_LOOSEN_DROP_END) != 0;
+	const int ascii = (flags & PF_LOOSEN_ASCII) != 0;
 	size_t i = 0, mark = out->len, d = 0, atom_at = SIZE_MAX;
 	size_t bstart[PF_MAX_DEPTH], gstart[PF_MAX_DEPTH], bpos[PF_MAX_DEPTH];
 	size_t bmax[PF_MAX_DEPTH], gopen[PF_MAX_DEPTH];
@@ -894,7 +923,7 @@ rules_pf_loosen(const char *p, size_t len, int drop_end, struct buf *out)
 				    fz_letter(fz)) {
 					size_t at = out->len, k, disc;
 
-					fz_emit(fz, out);
+					fz_emit(fz, ascii, out);
 					free(fz);
 					/* counts PF_FUZZY_COST of the budget
 					 * of every branch it is in */
@@ -1382,7 +1411,7 @@ struct hs_set {
  * when there is none. */
 static int
 hs_add(struct hs_set *set, const char *text, size_t len, unsigned fl,
-    unsigned id)
+    unsigned id, int lflags)
 {
 	struct buf b = BUF_INIT;
 	int drop_end;
@@ -1392,7 +1421,8 @@ hs_add(struct hs_set *set, const char *text, size_t len, unsigned fl,
 		hs_compile_error_t *ce = NULL;
 
 		buf_reset(&b);
-		if (rules_pf_loosen(text, len, drop_end, &b) == -1)
+		if (rules_pf_loosen(text, len, (drop_end ?
+		    PF_LOOSEN_DROP_END : 0) | lflags, &b) == -1)
 			break;
 		if (b.len > PF_MAX_HS_LEN ||
 		    memchr(b.data ? b.data : "", 0, b.len) != NULL)
@@ -1477,7 +1507,8 @@ hsc_key(const struct rules_pf *pf, const struct score_rules *r,
 	static const unsigned consts[] = { PF_MIN_LITERAL, PF_BRANCH_BUDGET,
 	    PF_FUZZY_MIN_LEN, PF_FUZZY_MIN_HIGH, PF_FUZZY_COST,
 	    PF_FUZZY_LETTER_MAXW, PF_OPT_CUT,
-	    2 /* databases per kind: plain and fuzzy (hs_is_fuzzy) */,
+	    3 /* databases per kind: plain, fuzzy (hs_is_fuzzy) and its
+	       * ASCII copy (PF_LOOSEN_ASCII) */,
 	    PF_MAX_DEPTH, PF_MAX_KEEP_MIN, PF_MIN_WIDTH, PF_MAX_HS_LEN,
 	    PF_ID_STRIDE, HS_MODE_BLOCK };
 	hs_platform_info_t plat;
@@ -1623,6 +1654,45 @@ hs_compile_set(struct rules_pf *pf, struct score_rules *r,
 	return db;
 }
 
+/* Append an expression (set takes it). */
+static void
+hs_push(struct hs_set *t, char *expr, unsigned fl, unsigned id)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->expr = xreallocarray(t->expr, t->cap, sizeof *t->expr);
+		t->flags = xreallocarray(t->flags, t->cap, sizeof *t->flags);
+		t->ids = xreallocarray(t->ids, t->cap, sizeof *t->ids);
+	}
+	t->expr[t->n] = expr;
+	t->flags[t->n] = fl;
+	t->ids[t->n++] = id;
+}
+
+/*
+ * Compile set all or nothing: a database only when every expression of
+ * set goes in, so that it can stand in for another with the same ids
+ * (the fuzzy-ASCII one for the fuzzy one); the modes are left alone.
+ */
+static hs_database_t *
+hs_compile_same(struct rules_pf *pf, struct score_rules *r,
+    struct hs_set *set)
+{
+	unsigned char *mode = xmalloc(pf->n ? pf->n : 1);
+	size_t n = set->n;
+	hs_database_t *db;
+
+	memcpy(mode, pf->mode, pf->n);
+	db = hs_compile_set(pf, r, set);
+	memcpy(pf->mode, mode, pf->n);
+	free(mode);
+	if (db != NULL && set->n != n) {
+		hs_free_database(db);
+		db = NULL;
+	}
+	return db;
+}
+
 static void
 hs_set_free(struct hs_set *set)
 {
@@ -1636,11 +1706,12 @@ hs_set_free(struct hs_set *set)
 	memset(set, 0, sizeof *set);
 }
 
-/* Cache entry name of the fuzzy database of a kind. */
+/* Cache entry name of the fuzzy ("fz") or fuzzy-ASCII ("fza") database
+ * of a kind. */
 static void
-fz_kind_name(char *name, size_t size, int kind)
+fz_kind_name(char *name, size_t size, int kind, const char *which)
 {
-	(void)buf_fmt(name, size, "%s-fz", pf_kind_names[kind]);
+	(void)buf_fmt(name, size, "%s-%s", pf_kind_names[kind], which);
 }
 
 /*
@@ -1686,7 +1757,7 @@ hsc_load_kind(struct rules_pf *pf, struct score_rules *r, const int *list,
 	memset(&fz, 0, sizeof fz);
 	fz.n = pf->n;
 	fz.mode = xcalloc(pf->n ? pf->n : 1, 1);
-	fz_kind_name(name, sizeof name, kind);
+	fz_kind_name(name, sizeof name, kind, "fz");
 	if (hsc_load(&fz, r, name, key) == -1 ||
 	    memcmp(fz.mode, pf->mode, pf->n) != 0) {
 		if (fz.db != NULL)
@@ -1697,8 +1768,19 @@ hsc_load_kind(struct rules_pf *pf, struct score_rules *r, const int *list,
 		memset(pf->mode, PF_M_ALWAYS, pf->n);
 		return -1;
 	}
-	free(fz.mode);
 	pf->fzdb = fz.db;
+	/* the ASCII copy is optional: without it, ASCII lines are scanned
+	 * with the fuzzy database too */
+	memset(fz.mode, 0, pf->n);
+	fz.db = NULL;
+	fz_kind_name(name, sizeof name, kind, "fza");
+	if (hsc_load(&fz, r, name, key) == 0) {
+		if (memcmp(fz.mode, pf->mode, pf->n) == 0)
+			pf->fzadb = fz.db;
+		else
+			hs_free_database(fz.db);
+	}
+	free(fz.mode);
 	return 0;
 }
 
@@ -1706,8 +1788,9 @@ static void
 build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
     int kind)
 {
-	/* set[0]: plain expressions, set[1]: with fuzzy letters */
-	struct hs_set set[2];
+	/* set[0]: plain expressions, set[1]: with fuzzy letters, set[2]:
+	 * set[1]'s patterns loosened for ASCII lines, under the same ids */
+	struct hs_set set[3];
 	unsigned char key[32];
 	size_t pos, k;
 	unsigned fl;
@@ -1726,30 +1809,32 @@ build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
 
 	for (pos = 0; pos < pf->n; pos++) {
 		const struct perlre *re = &r->rules[list[pos]].re;
-		struct hs_set one;
-		int ok;
+		struct hs_set one, asc;
+		int ok, split;
 
 		if (re->src == NULL || hs_flags_of(re->opts, &fl) == -1)
 			continue;
 		memset(&one, 0, sizeof one);
+		memset(&asc, 0, sizeof asc);
 		/* a split pattern piece by piece, each with its own id, so
 		 * that only the pieces that may match a line run on it;
 		 * the whole pattern when a piece cannot go */
-		ok = 0;
+		ok = split = 0;
 		if (re->ncode > 1 && re->ncode <= PERLRE_MAX_PARTS) {
-			ok = 1;
+			ok = split = 1;
 			for (k = 0; k < re->ncode && ok; k++)
 				ok = hs_add(&one, re->psrc[k],
 				    strlen(re->psrc[k]), fl, (unsigned)pos +
-				    PF_ID_STRIDE * (unsigned)(k + 1)) == 0;
+				    PF_ID_STRIDE * (unsigned)(k + 1), 0) == 0;
 			if (!ok) {
 				hs_set_free(&one);
 				memset(&one, 0, sizeof one);
+				split = 0;
 			}
 		}
 		if (!ok)
 			ok = hs_add(&one, re->src, re->srclen, fl,
-			    (unsigned)pos) == 0;
+			    (unsigned)pos, 0) == 0;
 		if (!ok) {
 			hs_set_free(&one);
 			continue;
@@ -1759,22 +1844,30 @@ build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
 		for (k = 0; k < one.n; k++)
 			if (hs_is_fuzzy(one.expr[k]))
 				s = 1;
-		for (k = 0; k < one.n; k++) {
-			struct hs_set *t = &set[s];
-
-			if (t->n == t->cap) {
-				t->cap = t->cap ? t->cap * 2 : 64;
-				t->expr = xreallocarray(t->expr, t->cap,
-				    sizeof *t->expr);
-				t->flags = xreallocarray(t->flags, t->cap,
-				    sizeof *t->flags);
-				t->ids = xreallocarray(t->ids, t->cap,
-				    sizeof *t->ids);
+		if (s == 1) {
+			/* the ASCII copy: the same pieces under the same
+			 * ids, or (should one not loosen) the full ones */
+			ok = 1;
+			for (k = 0; k < one.n && ok; k++)
+				ok = hs_add(&asc, split ? re->psrc[k] : re->src,
+				    split ? strlen(re->psrc[k]) : re->srclen,
+				    fl, one.ids[k], PF_LOOSEN_ASCII) == 0;
+			if (!ok || asc.n != one.n) {
+				hs_set_free(&asc);
+				memset(&asc, 0, sizeof asc);
+				for (k = 0; k < one.n; k++)
+					hs_push(&asc, xstrdup(one.expr[k]),
+					    one.flags[k], one.ids[k]);
 			}
-			t->expr[t->n] = one.expr[k];
-			t->flags[t->n] = one.flags[k];
-			t->ids[t->n++] = one.ids[k];
+			for (k = 0; k < asc.n; k++)
+				hs_push(&set[2], asc.expr[k], asc.flags[k],
+				    asc.ids[k]);
+			asc.n = 0;
+			hs_set_free(&asc);
 		}
+		for (k = 0; k < one.n; k++)
+			hs_push(&set[s], one.expr[k], one.flags[k],
+			    one.ids[k]);
 		one.n = 0;
 		hs_set_free(&one);
 		pf->mode[pos] = PF_M_HS;
@@ -1787,6 +1880,8 @@ build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
 		pf->db = pf->fzdb;
 		pf->fzdb = NULL;
 	}
+	if (pf->fzdb != NULL)
+		pf->fzadb = hs_compile_same(pf, r, &set[2]);
 	if (pf->db != NULL && r->pf_cache_dir != NULL &&
 	    r->pf_cache_writable) {
 		hsc_store(pf, r, pf_kind_names[kind], key);
@@ -1795,12 +1890,21 @@ build_hs(struct rules_pf *pf, struct score_rules *r, const int *list,
 			char name[32];
 
 			fz.db = pf->fzdb;
-			fz_kind_name(name, sizeof name, kind);
+			fz_kind_name(name, sizeof name, kind, "fz");
+			hsc_store(&fz, r, name, key);
+		}
+		if (pf->fzadb != NULL) {
+			struct rules_pf fz = *pf;
+			char name[32];
+
+			fz.db = pf->fzadb;
+			fz_kind_name(name, sizeof name, kind, "fza");
 			hsc_store(&fz, r, name, key);
 		}
 	}
 	hs_set_free(&set[0]);
 	hs_set_free(&set[1]);
+	hs_set_free(&set[2]);
 }
 #endif
 
@@ -1884,6 +1988,8 @@ rules_pf_free(struct score_rules *r)
 			hs_free_database(pf->db);
 		if (pf->fzdb != NULL)
 			hs_free_database(pf->fzdb);
+		if (pf->fzadb != NULL)
+			hs_free_database(pf->fzadb);
 #endif
 		memset(pf, 0, sizeof *pf);
 	}
@@ -1974,6 +2080,24 @@ on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
 }
 #endif
 
+#ifdef HAVE_HYPERSCAN
+/* No byte >= 0x80 in s (eight at a time). */
+static int
+is_ascii(const char *s, size_t len)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= (unsigned char)s[i];
+	return (acc & 0x8080808080808080ULL) == 0;
+}
+#endif
+
 long
 pf_scan(const struct rules_pf *pf, struct pf_run *pr, const char *s,
     size_t len)
@@ -1999,7 +2123,10 @@ pf_scan(const struct rules_pf *pf, struct pf_run *pr, const char *s,
 		    c.overflow)
 			return -1;
 		if (pf->fzdb != NULL) {
-			rc = hs_scan(pf->fzdb, len ? s : "", (unsigned)len, 0,
+			const void *fz = pf->fzadb != NULL && is_ascii(s, len) ?
+			    pf->fzadb : pf->fzdb;
+
+			rc = hs_scan(fz, len ? s : "", (unsigned)len, 0,
 			    pr->scratch, on_hs_match, &c);
 			if ((rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) ||
 			    c.overflow)

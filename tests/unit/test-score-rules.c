@@ -825,6 +825,14 @@ rename_away(int away)
 	"&\\#(?:111|242|243|244|245|246|248|959|1086);|" \
 	"[\\xe1][\\xbb](?:[\\x8d]|[\\x8f]|[\\x91])|[\\xf0][\\x9d][\\x90][\\xa8\\xa9])"
 
+/* A letter spelt only with bytes >= 0x80 (Latin-1 and UTF-8; long and
+ * escaped enough to be taken for a fuzzy letter) */
+#define PF_FUZZY_HIGH "(?:[\\xf2-\\xf6]|[\\xc3][\\xb2\\xb3\\xb4\\xb5\\xb6\\xb8]|" \
+	"[\\xce][\\xbf\\x9f]|[\\xd0][\\xbe\\x9e]|[\\xd5][\\xb8\\x95]|" \
+	"[\\xe1][\\xbb](?:[\\x8d]|[\\x8f]|[\\x91])|" \
+	"[\\xf0][\\x9d][\\x90][\\xa8\\xa9]|[\\xc4][\\x8d\\x8f]|" \
+	"[\\xd1][\\x8f\\x91]|[\\xd2][\\x81\\x83])"
+
 static const struct pf_row {
 	const char *re;
 	const char *why;
@@ -922,6 +930,7 @@ pf_expected(const struct perlre *re, const struct span *lines, size_t n)
 /* How the last pf_check's body rules were filtered: 1 with a
  * Hyperscan database, 0 without. */
 static int pf_had_db;
+static int pf_had_fza;	/* ... and a fuzzy-ASCII one */
 
 static void
 pf_check(const char *mode, size_t nrows)
@@ -965,11 +974,17 @@ pf_check(const char *mode, size_t nrows)
 		    pos >= 0 ? r->pf[PF_BODY].mode[pos] : -1);
 	}
 #ifdef HAVE_HYPERSCAN
-	if (strncmp(mode, "hyperscan", 9) == 0)
+	if (strncmp(mode, "hyperscan", 9) == 0) {
 		ok(nhs > nrows / 2, "pf %s: most rows are in the database "
 		    "(%zu of %zu)", mode, nhs, nrows);
+		ok(r->pf[PF_BODY].fzdb != NULL &&
+		    r->pf[PF_BODY].fzadb != NULL, "pf %s: the fuzzy rows "
+		    "have their database and its ASCII copy, and count the "
+		    "same on ASCII and UTF-8 lines", mode);
+	}
 #endif
 	pf_had_db = r->pf[PF_BODY].db != NULL;
+	pf_had_fza = r->pf[PF_BODY].fzadb != NULL;
 	(void)nhs;
 	score_result_free(&res);
 	score_rules_free(&r);
@@ -1159,6 +1174,24 @@ test_prefilter(void)
 	    "[\\xc3\\xce\\xd0\\xd5\\xe1\\xf0][\\x80-\\xbf]+|"
 	    "[\\x26][\\x230-9\\x3b]+)y") == 0,
 	    "pf: a fuzzy letter keeps its bytes (got %s)",
+	    lo.data ? lo.data : "");
+	buf_reset(&lo);
+	rc = rules_pf_loosen("x" PF_FUZZY_O "y", strlen(PF_FUZZY_O) + 2,
+	    PF_LOOSEN_ASCII, &lo);
+	ok(rc == 0 && strcmp(lo.data, "x(?:[0Oo]|[\\x26][\\x230-9\\x3b]+)y") == 0,
+	    "pf: for ASCII lines a fuzzy letter keeps its ASCII spellings "
+	    "(got %s)", lo.data ? lo.data : "");
+	buf_reset(&lo);
+	rc = rules_pf_loosen("x" PF_FUZZY_HIGH "y", strlen(PF_FUZZY_HIGH) + 2,
+	    PF_LOOSEN_ASCII, &lo);
+	ok(rc == 0 && strcmp(lo.data, "x(?:\\xff)y") == 0,
+	    "pf: ... and one spelt only in UTF-8 becomes a byte ASCII lines "
+	    "lack (got %s)", lo.data ? lo.data : "");
+	buf_reset(&lo);
+	rc = rules_pf_loosen("x" PF_FUZZY_HIGH "y", strlen(PF_FUZZY_HIGH) + 2,
+	    0, &lo);
+	ok(rc == 0 && strstr(lo.data, "\\x80-\\xbf") != NULL,
+	    "pf: ... which the full copy keeps (got %s)",
 	    lo.data ? lo.data : "");
 	buf_reset(&lo);
 	rc = rules_pf_loosen("a(?:bcdefghijklmnopqrstuvwxyz|"

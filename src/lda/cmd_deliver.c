@@ -352,8 +352,8 @@ deliver_score(struct deliver_ctx *d, const struct conf *conf,
 		store_failed = 1;
 	}
 	err_clear(&e);
-	if (score_cmd_load_rules(conf, NULL, 0, usable ? 2 : 0, &r, NULL,
-	    &e) == -1)
+	if (score_cmd_load_rules(conf, NULL, 0, usable ? 2 : 0,
+	    SCORE_CMD_ONE_MESSAGE, &r, NULL, &e) == -1)
 		goto fail;
 	if (score_run(r, sm, b, &res, &e) == -1)
 		log_err("bayes: %s (scored without it)", e.msg);

@@ -23,9 +23,14 @@ struct score_result;
 /* cmd_score.c: load the rule paths of sluice.conf (plus extra) with score
  * set score_set; and Bayes over the configured store when it has learned
  * enough (NULL otherwise; *sp is the store to close). */
+/* For one message: no Hyperscan prefilter (score_cmd_load_rules). */
+#define SCORE_CMD_ONE_MESSAGE	(-1)
+/* Loading for a check (sluice score --lint): the prefilter as the cache
+ * allows, compiled into it when writable (warms it for the milter). */
+#define SCORE_CMD_CHECK		0
 int score_cmd_load_rules(const struct conf *conf, const char *const *extra,
-    size_t nextra, int score_set, struct score_rules **out,
-    struct score_load_report *rep, struct err *e);
+    size_t nextra, int score_set, int prefilter_hs,
+    struct score_rules **out, struct score_load_report *rep, struct err *e);
 struct bayes *score_cmd_bayes(const struct conf *conf, const char *home,
     struct store **sp, struct score_msg *sm);
 /* cmd_score.c: Bayes for scoring and autolearn. *b_out is the

@@ -39,8 +39,9 @@
 # BENCH_REJECT (1000), no greylisting (greylist_score off), no SPF, no
 # rate limits, LMDB store in the scratch dir, rules filters/sluice-
 # default.cf + /usr/share/spamassassin, score_cache_dir in the scratch
-# dir (or BENCH_MILTER_CACHE=DIR to keep it) warmed by `sluice score`
-# before the milter starts, so the Hyperscan compilation is not timed;
+# dir (or BENCH_MILTER_CACHE=DIR to keep it) warmed by `sluice score
+# --lint` before the milter starts, so the Hyperscan compilation is not
+# timed;
 # rspamd from tests/bench/rspamd/ (rspamd.conf, local.d, override.d,
 # disabled-modules, milter/*: see README-milter.md) with a scratch
 # local.d/actions.conf raising reject to BENCH_REJECT, a scratch
@@ -414,7 +415,7 @@ EOF
 write_sconf "unix:$RUN/milter.sock"
 # compile (Hyperscan) and cache the rules once, untimed
 t0=$(date +%s.%N)
-"$SLUICE" score -c "$SCONF" --no-bayes <"$(head -1 "$S/warm.list")" >"$S/warmscore.out" 2>&1 ||
+"$SLUICE" score -c "$SCONF" --lint >"$S/warmscore.out" 2>&1 ||
     echo "# warning: sluice score (cache warm-up) failed: $(tail -2 "$S/warmscore.out")"
 chmod -R a+rX "$CACHE"
 echo "# sluice score cache warm-up: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
